@@ -1,0 +1,81 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { SessionConfigError } from '../errors.js';
+
+/** Bytes of CSPRNG randomness in a client id's key: 144 bits, 24 base64url characters. */
+const KEY_BYTES = 18;
+const KEY_PATTERN = /^[A-Za-z0-9_-]{24}$/;
+const TAG_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+const MIN_SECRET_LENGTH = 32;
+
+/** A client id whose tag verified. */
+export interface VerifiedId {
+  /** The full id as the client sends it: `<key>.<tag>`. */
+  id: string;
+  /** The random part: what the stores are keyed by. */
+  key: string;
+  /** True when an older secret verified it, so the id should be re-sent signed by the first. */
+  stale: boolean;
+}
+
+/**
+ * Makes and verifies signed client ids of the form `<key>.<tag>`, where `key` is 144
+ * random bits and `tag` is HMAC-SHA-256 over the key. The first secret signs; every
+ * secret verifies, so secrets can be rotated without logging anybody out.
+ */
+export class IdSigner {
+  readonly #secrets: readonly Buffer[];
+
+  constructor(secret: string | readonly string[] | undefined, owner: string) {
+    this.#secrets = checkSecrets(secret, owner).map((s) => Buffer.from(s, 'utf8'));
+  }
+
+  /** A fresh signed id. */
+  create(): VerifiedId {
+    const key = randomBytes(KEY_BYTES).toString('base64url');
+    return { id: this.sign(key), key, stale: false };
+  }
+
+  /** `key.tag` for a key, signed with the first secret. */
+  sign(key: string): string {
+    return `${key}.${tag(this.#secrets[0] as Buffer, key)}`;
+  }
+
+  /** The verified id, or undefined for anything malformed, truncated, tampered or foreign. */
+  verify(id: string | undefined): VerifiedId | undefined {
+    if (id === undefined || id.length !== 68 || id[24] !== '.') return undefined;
+    const key = id.slice(0, 24);
+    const given = id.slice(25);
+    if (!KEY_PATTERN.test(key) || !TAG_PATTERN.test(given)) return undefined;
+    const givenBytes = Buffer.from(given, 'base64url');
+    for (let i = 0; i < this.#secrets.length; i++) {
+      const expected = createHmac('sha256', this.#secrets[i] as Buffer)
+        .update(key)
+        .digest();
+      if (timingSafeEqual(expected, givenBytes)) {
+        return { id: i === 0 ? id : this.sign(key), key, stale: i > 0 };
+      }
+    }
+    return undefined;
+  }
+}
+
+function tag(secret: Buffer, key: string): string {
+  return createHmac('sha256', secret).update(key).digest('base64url');
+}
+
+function checkSecrets(secret: string | readonly string[] | undefined, owner: string): string[] {
+  const secrets = typeof secret === 'string' ? [secret] : [...(secret ?? [])];
+  if (secrets.length === 0) {
+    throw new SessionConfigError(
+      `${owner} needs a \`secret\`: pass at least ${MIN_SECRET_LENGTH} random characters, e.g. from \`openssl rand -base64 48\`, or a list of them to rotate`,
+    );
+  }
+  for (const [i, s] of secrets.entries()) {
+    if (typeof s !== 'string' || s.length < MIN_SECRET_LENGTH) {
+      throw new SessionConfigError(
+        `${owner}'s secret #${i + 1} is ${typeof s === 'string' ? `${s.length} characters` : 'not a string'}; use at least ${MIN_SECRET_LENGTH} random characters`,
+      );
+    }
+  }
+  return secrets;
+}

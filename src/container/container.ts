@@ -1,0 +1,161 @@
+import { jsonCodec, type SessionCodec } from '../codec/codec.js';
+import { ConflictError, SessionConfigError, SessionTooLargeError } from '../errors.js';
+import type { CommitResult, SessionDelta, SessionLimit, SessionStore, StoredSession } from '../stores/types.js';
+import { type Clock, systemClock } from '../time.js';
+
+/** Why a session ended, as `onEnd` reports it. */
+export type SessionEndReason = 'expired' | 'invalidated' | 'regenerated' | 'evicted';
+
+/** Options of {@link SessionDataContainer}. Times are in seconds. */
+export interface SessionDataContainerOptions {
+  /** Where the data lives. Each container needs a store (or a store prefix/table) of its own. */
+  store: SessionStore;
+  /** Seconds a session lives after its last access; 0 never expires. @default 3600 */
+  timeout?: number;
+  /** The last-access time is written at most once per this many seconds, so read-only requests write nothing in between. @default 600 */
+  resolution?: number;
+  /** A cap on live sessions in this container. @default undefined (only the store's own bound) */
+  limit?: SessionLimit;
+  /** The most bytes of encoded keys and values one session may hold here. @default 1_048_576 */
+  maxSessionBytes?: number;
+  /** How values are encoded. @default jsonCodec */
+  codec?: SessionCodec;
+  /** Called after a session's first commit creates it here. */
+  onStart?: (clientKey: string) => void;
+  /** Called when a session ends here. Expiry is reported when a sweep removes the record. */
+  onEnd?: (clientKey: string, reason: SessionEndReason) => void;
+  /** Where errors thrown by hooks go. @default console.error */
+  onHookError?: (error: unknown) => void;
+  /** @default the system clock */
+  clock?: Clock;
+}
+
+/**
+ * The policy over a store (Zope's ISessionDataContainer): timeout, resolution, expiry,
+ * size limits and lifecycle hooks. A {@link SessionManager} looks containers up by
+ * package id, falling back to its default container.
+ *
+ * @example
+ * ```ts
+ * const container = new SessionDataContainer({ store: new SqliteStore({ path: './data/sessions.db' }), timeout: 1800 });
+ * ```
+ */
+export class SessionDataContainer {
+  readonly store: SessionStore;
+  readonly timeout: number;
+  readonly resolution: number;
+  readonly maxSessionBytes: number;
+  readonly codec: SessionCodec;
+  readonly clock: Clock;
+  readonly #limit: SessionLimit | undefined;
+  readonly #hooks: Pick<SessionDataContainerOptions, 'onStart' | 'onEnd' | 'onHookError'>;
+
+  /** @throws SessionConfigError for negative times or a limit the store cannot honour. */
+  constructor(options: SessionDataContainerOptions) {
+    const { store, timeout = 3600, resolution = 600, limit, maxSessionBytes = 1_048_576 } = options;
+    checkOptions(options, timeout, resolution, maxSessionBytes);
+    this.store = store;
+    this.timeout = timeout;
+    this.resolution = resolution;
+    this.maxSessionBytes = maxSessionBytes;
+    this.codec = options.codec ?? jsonCodec;
+    this.clock = options.clock ?? systemClock;
+    this.#limit = limit;
+    this.#hooks = options;
+  }
+
+  /** The client's live record, or undefined when it has none or it has expired (SPEC 24, 26). */
+  async load(clientKey: string): Promise<StoredSession | undefined> {
+    const now = this.clock();
+    const record = await this.store.load(clientKey, now);
+    return record && !this.isExpired(record, now) ? record : undefined;
+  }
+
+  /** True when `L < now - timeout - resolution`: the record always survives `timeout` after its last access. */
+  isExpired(record: Pick<StoredSession, 'lastAccess'>, now = this.clock()): boolean {
+    return this.timeout > 0 && record.lastAccess < now - this.timeout - this.resolution;
+  }
+
+  /** The touch to send when the stored last-access time is older than one resolution (SPEC 23, 25), else undefined. */
+  touchFor(record: Pick<StoredSession, 'lastAccess'> | undefined, now = this.clock()): SessionDelta['touch'] {
+    if (record !== undefined && (this.timeout === 0 || record.lastAccess + this.resolution >= now)) {
+      return undefined;
+    }
+    return { lastAccess: now, expiresAt: this.timeout === 0 ? null : now + this.timeout + this.resolution };
+  }
+
+  /**
+   * Commits a delta to the store. A touch-only commit of a session that a concurrent
+   * request ended is dropped quietly: nothing was lost, and nothing is resurrected.
+   */
+  async commit(clientKey: string, delta: SessionDelta, byteSize: number): Promise<CommitResult> {
+    if (byteSize > this.maxSessionBytes) throw new SessionTooLargeError(byteSize, this.maxSessionBytes);
+    const withLimit = delta.create && this.#limit ? { ...delta, limit: this.#limit } : delta;
+    try {
+      const result = await this.store.commit(clientKey, withLimit, this.clock());
+      if (delta.create) this.#fire('onStart', clientKey);
+      if (delta.replaces !== undefined) this.#fire('onEnd', delta.replaces, 'regenerated');
+      for (const key of result.evicted) this.#fire('onEnd', key, 'evicted');
+      return result;
+    } catch (error) {
+      if (isTouchOnly(delta) && error instanceof ConflictError && error.reason === 'gone') return { evicted: [] };
+      throw error;
+    }
+  }
+
+  /** Deletes a client's record, reporting `reason` to `onEnd` when there was one. */
+  async destroy(clientKey: string, reason: SessionEndReason): Promise<boolean> {
+    const existed = await this.store.destroy(clientKey);
+    if (existed) this.#fire('onEnd', clientKey, reason);
+    return existed;
+  }
+
+  /** Removes every expired record from the store; resolves how many (SPEC 27). */
+  sweep(): Promise<number> {
+    const onEnd = this.#hooks.onEnd;
+    return this.store.sweep(this.clock(), {
+      ...(onEnd && {
+        onRemoved: (keys) => {
+          for (const key of keys) this.#fire('onEnd', key, 'expired');
+        },
+      }),
+    });
+  }
+
+  #fire(hook: 'onStart', key: string): void;
+  #fire(hook: 'onEnd', key: string, reason: SessionEndReason): void;
+  #fire(hook: 'onStart' | 'onEnd', key: string, reason?: SessionEndReason): void {
+    try {
+      if (hook === 'onStart') this.#hooks.onStart?.(key);
+      else this.#hooks.onEnd?.(key, reason as SessionEndReason);
+    } catch (error) {
+      (this.#hooks.onHookError ?? console.error)(error);
+    }
+  }
+}
+
+function isTouchOnly(delta: SessionDelta): boolean {
+  return !delta.create && !delta.clear && delta.writes.length === 0;
+}
+
+function checkOptions(
+  options: SessionDataContainerOptions,
+  timeout: number,
+  resolution: number,
+  maxSessionBytes: number,
+): void {
+  const fail = (message: string): never => {
+    throw new SessionConfigError(`SessionDataContainer: ${message}`);
+  };
+  if (!options.store) fail('`store` is required, e.g. `new MemoryStore()` or `new SqliteStore({ path })`');
+  if (!(timeout >= 0 && Number.isFinite(timeout))) fail('`timeout` must be a number of seconds ≥ 0 (0 = never expire)');
+  if (!(resolution >= 0 && Number.isFinite(resolution))) fail('`resolution` must be a number of seconds ≥ 0');
+  if (!(maxSessionBytes > 0)) fail('`maxSessionBytes` must be > 0');
+  const limit = options.limit;
+  if (limit) {
+    if (!(Number.isInteger(limit.max) && limit.max > 0)) fail('`limit.max` must be a positive integer');
+    if (limit.policy !== 'reject' && limit.policy !== 'evict') fail("`limit.policy` must be 'reject' or 'evict'");
+    if (!options.store.capabilities.limit)
+      fail('this store cannot enforce a `limit`; drop the limit or use a store that can');
+  }
+}

@@ -1,0 +1,155 @@
+/**
+ * The typed errors tsession throws. Each has a stable `code` that adapters and
+ * apps can switch on; messages say what went wrong and how to fix it.
+ *
+ * @module
+ */
+
+/** Every stable error code tsession uses. */
+export type SessionErrorCode =
+  | 'TSESSION_CONFIG'
+  | 'TSESSION_MISSING_CLIENT_ID'
+  | 'TSESSION_SERIALIZATION'
+  | 'TSESSION_TOO_LARGE'
+  | 'TSESSION_CONFLICT'
+  | 'TSESSION_LIMIT'
+  | 'TSESSION_STORE_UNAVAILABLE'
+  | 'TSESSION_STATE';
+
+/** Base class of tsession's errors (except {@link SessionSerializationError}, a `TypeError`). */
+export class SessionError extends Error {
+  /** A stable, machine-readable code. */
+  readonly code: SessionErrorCode;
+  /** The HTTP status an adapter answers with when the app does not handle the error. */
+  readonly status: number;
+
+  constructor(code: SessionErrorCode, status: number, message: string, options?: ErrorOptions) {
+    super(`tsession: ${message}`, options);
+    this.name = new.target.name;
+    this.code = code;
+    this.status = status;
+  }
+}
+
+/** An option passed to a factory or constructor is missing or invalid. Thrown at construction, never per request. */
+export class SessionConfigError extends SessionError {
+  constructor(message: string) {
+    super('TSESSION_CONFIG', 500, message);
+  }
+}
+
+/**
+ * The request needs a client id but may not be given one: a GET under `postOnly`,
+ * or any request without an id under `thirdParty`.
+ */
+export class MissingClientIdError extends SessionError {
+  constructor(message: string) {
+    super('TSESSION_MISSING_CLIENT_ID', 400, message);
+  }
+}
+
+/**
+ * A session value cannot be serialized by the codec. A `TypeError`, since the value
+ * has the wrong type; `path` names where it is, e.g. `['products.foo', 'oops', 'handle']`.
+ */
+export class SessionSerializationError extends TypeError {
+  readonly code = 'TSESSION_SERIALIZATION' as const;
+  readonly status = 500;
+  /** Package id, key, then the path inside the value. */
+  readonly path: readonly (string | number)[];
+
+  constructor(path: readonly (string | number)[], reason: string, options?: ErrorOptions) {
+    super(`tsession: cannot serialize ${path.join(' › ')}: ${reason}`, options);
+    this.name = 'SessionSerializationError';
+    this.path = path;
+  }
+}
+
+/** A session's encoded data exceeds the container's `maxSessionBytes`. Nothing is written. */
+export class SessionTooLargeError extends SessionError {
+  readonly size: number;
+  readonly limit: number;
+
+  constructor(size: number, limit: number) {
+    super(
+      'TSESSION_TOO_LARGE',
+      500,
+      `session data is ${size} bytes, over the container's limit of ${limit} bytes; store less in the session or raise maxSessionBytes`,
+    );
+    this.size = size;
+    this.limit = limit;
+  }
+}
+
+/** Why a commit conflicted. */
+export type ConflictReason =
+  /** Another request changed a key this request read and then wrote. */
+  | 'version'
+  /** The session was invalidated, regenerated or expired after this request loaded it. */
+  | 'gone'
+  /** The session this request tried to create already exists. */
+  | 'exists';
+
+/**
+ * A concurrent request committed first and this request's changes would silently
+ * overwrite it. Nothing of this request was written; retrying the request with fresh
+ * session state is safe when the handler is.
+ */
+export class ConflictError extends SessionError {
+  readonly reason: ConflictReason;
+  /** The `package › key` entries that conflicted, when the reason is `version`. */
+  readonly keys: readonly string[];
+
+  constructor(reason: ConflictReason, keys: readonly string[] = []) {
+    super('TSESSION_CONFLICT', 409, conflictMessage(reason, keys));
+    this.reason = reason;
+    this.keys = keys;
+  }
+}
+
+function conflictMessage(reason: ConflictReason, keys: readonly string[]): string {
+  switch (reason) {
+    case 'version':
+      return `a concurrent request changed ${keys.join(', ')} after this request read it; nothing was written`;
+    case 'gone':
+      return 'the session was invalidated, regenerated or expired by a concurrent request; nothing was written';
+    case 'exists':
+      return 'a session with this id already exists; nothing was written';
+  }
+}
+
+/** A container with a `limit` is full and its policy is `reject`. */
+export class SessionLimitError extends SessionError {
+  readonly limit: number;
+
+  constructor(limit: number) {
+    super(
+      'TSESSION_LIMIT',
+      503,
+      `the session container is full (limit ${limit}); raise the limit or use the 'evict' policy`,
+    );
+    this.limit = limit;
+  }
+}
+
+/** The store did not answer (down, timed out, refused). Nothing of the request was written. */
+export class StoreUnavailableError extends SessionError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('TSESSION_STORE_UNAVAILABLE', 503, message, options);
+  }
+}
+
+/** The session was used in a way its lifecycle does not allow, e.g. written after commit. */
+export class SessionStateError extends SessionError {
+  constructor(message: string) {
+    super('TSESSION_STATE', 500, message);
+  }
+}
+
+/** Any error tsession throws on purpose, with its `code` and `status`. */
+export type AnySessionError = SessionError | SessionSerializationError;
+
+/** True for every error tsession throws on purpose. */
+export function isSessionError(error: unknown): error is AnySessionError {
+  return error instanceof SessionError || error instanceof SessionSerializationError;
+}

@@ -1,0 +1,30 @@
+export { CookieClientIdManager, type CookieClientIdOptions, type CookieConveyance } from './client-id/cookie.js';
+export { HeaderClientIdManager, type HeaderClientIdOptions } from './client-id/header.js';
+export type { VerifiedId } from './client-id/signing.js';
+export {
+  type ClientIdManager,
+  type ClientIdReading,
+  type ClientIdSource,
+  cachePreventionHeaders,
+  type HeaderEntry,
+  type SessionRequest,
+} from './client-id/types.js';
+export { jsonCodec, type SessionCodec } from './codec/codec.js';
+export {
+  SessionDataContainer,
+  type SessionDataContainerOptions,
+  type SessionEndReason,
+} from './container/container.js';
+export * from './errors.js';
+export { SessionManager, type SessionManagerOptions } from './session/manager.js';
+export { PackageData } from './session/package-data.js';
+export {
+  type PackageShape,
+  type RegenerateOptions,
+  Session,
+  type SessionContext,
+  type SessionPackages,
+} from './session/session.js';
+export { applyEntryWrites, entryId } from './stores/apply-delta.js';
+export type * from './stores/types.js';
+export { type Clock, systemClock } from './time.js';

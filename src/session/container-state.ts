@@ -1,0 +1,131 @@
+import type { SessionDataContainer } from '../container/container.js';
+import { SessionStateError } from '../errors.js';
+import type { EntryWrite, SessionDelta, StoredSession } from '../stores/types.js';
+import { PackageData } from './package-data.js';
+
+/** A planned commit to one container: the delta and the session's size after it. */
+export interface ContainerCommit {
+  readonly state: ContainerState;
+  readonly delta: SessionDelta;
+  readonly byteSize: number;
+}
+
+/**
+ * One request's view of a client's record in one container: the load (at most one),
+ * the package data handed out, and whether the request cleared it. A state is
+ * detached when the session is invalidated, so stale package data refuses writes.
+ */
+export class ContainerState {
+  readonly container: SessionDataContainer;
+  #loading: Promise<StoredSession | undefined> | undefined;
+  #record: StoredSession | undefined;
+  #cleared = false;
+  #detached = false;
+  readonly #packages = new Map<string, PackageData<object>>();
+  readonly #assertWritable: () => void;
+
+  constructor(container: SessionDataContainer, assertOpen: () => void) {
+    this.container = container;
+    this.#assertWritable = () => {
+      assertOpen();
+      if (this.#detached) {
+        throw new SessionStateError(
+          'this package data belongs to a session that was invalidated or regenerated; call session.get() again',
+        );
+      }
+    };
+  }
+
+  /** Loads the client's record once; `key` undefined means the request has no id to load. */
+  load(key: string | undefined): Promise<StoredSession | undefined> {
+    this.#loading ??= key === undefined ? Promise.resolve(undefined) : this.container.load(key);
+    return this.#loading.then((record) => {
+      this.#record = record;
+      return record;
+    });
+  }
+
+  /** The live record loaded, if any. */
+  get record(): StoredSession | undefined {
+    return this.#record;
+  }
+
+  /** True once the load has been started. */
+  get loadStarted(): boolean {
+    return this.#loading !== undefined;
+  }
+
+  /** The package's data, made on first use from the loaded entries. Call after {@link load}. */
+  packageData<T extends object>(pkg: string): PackageData<T> {
+    let data = this.#packages.get(pkg);
+    if (!data) {
+      const entries = this.#cleared ? [] : (this.#record?.entries.filter((e) => e.pkg === pkg) ?? []);
+      data = new PackageData(pkg, entries, this.container.codec, this.#assertWritable);
+      this.#packages.set(pkg, data);
+    }
+    return data as unknown as PackageData<T>;
+  }
+
+  /** True when the loaded record holds entries of `pkg`, or it was made in this request. */
+  hasPackage(pkg: string): boolean {
+    return this.#packages.has(pkg) || (!this.#cleared && (this.#record?.entries.some((e) => e.pkg === pkg) ?? false));
+  }
+
+  /** Empties every package of this client in this container (SPEC 19). */
+  clear(): void {
+    this.#assertWritable();
+    this.#cleared = true;
+    for (const data of this.#packages.values()) data.clear();
+  }
+
+  /** Stops the package data handed out from accepting writes. */
+  detach(): void {
+    this.#detached = true;
+  }
+
+  /**
+   * The delta to commit for this request, or undefined when there is nothing to write:
+   * changed entries, a clear, and the last-access touch once per resolution. Encodes
+   * the changed values, so it throws `SessionSerializationError` before any write.
+   */
+  plan(): ContainerCommit | undefined {
+    const changes = [...this.#packages.values()].map((data) => data.changes());
+    const writes = changes.flatMap((c) => c.writes);
+    const byteSize = changes.reduce((sum, c) => sum + c.byteSize, this.#untouchedBytes());
+    const record = this.#record;
+    if (record === undefined && writes.length === 0) return undefined;
+    const touch = this.container.touchFor(record);
+    const clear = this.#cleared && record !== undefined;
+    if (writes.length === 0 && !clear && touch === undefined) return undefined;
+    return {
+      state: this,
+      byteSize,
+      delta: { create: record === undefined, writes, ...(clear && { clear }), ...(touch && { touch }) },
+    };
+  }
+
+  /**
+   * The delta that moves every entry to a new record, replacing this one (regenerate
+   * keeping data), or undefined when there is nothing to move.
+   */
+  planMove(): ContainerCommit | undefined {
+    const record = this.#record;
+    if (record && !this.#cleared) {
+      for (const entry of record.entries) this.packageData(entry.pkg);
+    }
+    const writes: EntryWrite[] = [...this.#packages.values()].flatMap((data) => data.snapshot());
+    if (writes.length === 0 && record === undefined) return undefined;
+    const byteSize = writes.reduce((sum, w) => sum + w.key.length + (w.value?.length ?? 0), 0);
+    const touch = this.container.touchFor(undefined);
+    return { state: this, byteSize, delta: { create: true, writes, ...(touch && { touch }) } };
+  }
+
+  #untouchedBytes(): number {
+    if (this.#cleared || !this.#record) return 0;
+    let bytes = 0;
+    for (const entry of this.#record.entries) {
+      if (!this.#packages.has(entry.pkg)) bytes += entry.key.length + entry.value.length;
+    }
+    return bytes;
+  }
+}

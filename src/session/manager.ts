@@ -1,0 +1,70 @@
+import type { ClientIdManager, SessionRequest } from '../client-id/types.js';
+import type { SessionDataContainer } from '../container/container.js';
+import { SessionConfigError } from '../errors.js';
+import { Session, type SessionContext } from './session.js';
+
+/** Options of {@link SessionManager}. */
+export interface SessionManagerOptions {
+  /** Reads and issues client ids, e.g. `new CookieClientIdManager({ secret })`. */
+  clientIds: ClientIdManager;
+  /** Serves every package id that has no container of its own. */
+  container: SessionDataContainer;
+  /** Containers by package id, e.g. `{ 'products.cart': cartContainer }`. @default {} */
+  containers?: Readonly<Record<string, SessionDataContainer>>;
+}
+
+/**
+ * Holds the id manager, the default container and the named ones, and opens one
+ * {@link Session} per request. Opening is free: nothing is read until the session is used.
+ *
+ * @example
+ * ```ts
+ * const manager = new SessionManager({
+ *   clientIds: new CookieClientIdManager({ secret: process.env.SESSION_SECRET! }),
+ *   container: new SessionDataContainer({ store: new SqliteStore({ path: './data/sessions.db' }) }),
+ * });
+ * ```
+ */
+export class SessionManager implements SessionContext {
+  readonly clientIds: ClientIdManager;
+  readonly containers: readonly SessionDataContainer[];
+  readonly #default: SessionDataContainer;
+  readonly #named: ReadonlyMap<string, SessionDataContainer>;
+
+  /** @throws SessionConfigError when a part is missing. */
+  constructor(options: SessionManagerOptions) {
+    if (!options?.clientIds) {
+      throw new SessionConfigError('SessionManager needs `clientIds`, e.g. `new CookieClientIdManager({ secret })`');
+    }
+    if (!options.container) {
+      throw new SessionConfigError(
+        'SessionManager needs a default `container`, e.g. `new SessionDataContainer({ store })`',
+      );
+    }
+    this.clientIds = options.clientIds;
+    this.#default = options.container;
+    this.#named = new Map(Object.entries(options.containers ?? {}));
+    this.containers = [...new Set([options.container, ...this.#named.values()])];
+  }
+
+  /** A session for this request. No I/O happens until it is used. */
+  open(request: SessionRequest): Session {
+    return new Session(this, request);
+  }
+
+  /** The container serving `pkg`: the one registered under that name, else the default (SPEC 22). */
+  containerFor(pkg: string): SessionDataContainer {
+    return this.#named.get(pkg) ?? this.#default;
+  }
+
+  /** Sweeps every container; resolves the number of records removed. */
+  async sweep(): Promise<number> {
+    const counts = await Promise.all(this.containers.map((c) => c.sweep()));
+    return counts.reduce((a, b) => a + b, 0);
+  }
+
+  /** Closes every container's store. */
+  async close(): Promise<void> {
+    await Promise.all([...new Set(this.containers.map((c) => c.store))].map((s) => s.close()));
+  }
+}

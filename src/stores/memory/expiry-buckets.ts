@@ -1,0 +1,65 @@
+/**
+ * Keys grouped into time slices by expiry, so that a sweep visits only the slices
+ * that have ended (plus the one now running) and costs the expired keys, not all of
+ * them: Zope 2's TransientObjectContainer buckets, without its timer thread.
+ */
+export class ExpiryBuckets {
+  readonly #sliceSeconds: number;
+  readonly #slices = new Map<number, Set<string>>();
+
+  constructor(sliceSeconds: number) {
+    this.#sliceSeconds = sliceSeconds;
+  }
+
+  /** Moves a key from the slice of one expiry to another's; `null` never expires and `undefined` means absent. */
+  move(key: string, from: number | null | undefined, to: number | null | undefined): void {
+    const fromSlice = this.#sliceOf(from);
+    const toSlice = this.#sliceOf(to);
+    if (fromSlice === toSlice) return;
+    if (fromSlice !== undefined) {
+      const keys = this.#slices.get(fromSlice);
+      keys?.delete(key);
+      if (keys?.size === 0) this.#slices.delete(fromSlice);
+    }
+    if (toSlice !== undefined) {
+      let keys = this.#slices.get(toSlice);
+      if (!keys) this.#slices.set(toSlice, (keys = new Set()));
+      keys.add(key);
+    }
+  }
+
+  /**
+   * Removes and returns the keys whose slice may have ended by `now` and for which
+   * `isExpired` holds; keys in the current slice that are still live stay.
+   */
+  takeExpired(now: number, isExpired: (key: string) => boolean): string[] {
+    const current = Math.floor(now / this.#sliceSeconds);
+    const taken: string[] = [];
+    for (const [slice, keys] of this.#slices) {
+      if (slice > current) continue;
+      for (const key of keys) {
+        if (slice < current || isExpired(key)) {
+          keys.delete(key);
+          taken.push(key);
+        }
+      }
+      if (keys.size === 0) this.#slices.delete(slice);
+    }
+    return taken;
+  }
+
+  /** The key in the earliest slice (the least recently used, as expiry follows last access), skipping `except`. */
+  soonest(except?: string): string | undefined {
+    const ordered = [...this.#slices.keys()].sort((a, b) => a - b);
+    for (const slice of ordered) {
+      for (const key of this.#slices.get(slice) ?? []) {
+        if (key !== except) return key;
+      }
+    }
+    return undefined;
+  }
+
+  #sliceOf(expiresAt: number | null | undefined): number | undefined {
+    return expiresAt == null ? undefined : Math.floor(expiresAt / this.#sliceSeconds);
+  }
+}

@@ -1,0 +1,182 @@
+import { ConflictError, SessionConfigError, SessionLimitError } from '../../errors.js';
+import { applyEntryWrites } from '../apply-delta.js';
+import type {
+  CommitResult,
+  ScannedSession,
+  SessionDelta,
+  SessionStore,
+  StoreCapabilities,
+  StoredEntry,
+  StoredSession,
+  SweepOptions,
+} from '../types.js';
+import { ExpiryBuckets } from './expiry-buckets.js';
+
+/** Options of {@link MemoryStore}. Times are in seconds. */
+export interface MemoryStoreOptions {
+  /**
+   * The most records kept. When a new one would pass it, the record closest to
+   * expiry (the least recently used) is evicted, so memory stays bounded.
+   * @default 100_000
+   */
+  maxSessions?: number;
+  /** Width of the expiry time slices; a sweep visits only the slices that have expired. @default 60 */
+  sliceSeconds?: number;
+  /**
+   * Sweep expired records on a timer this often (unref'd, so it never keeps the
+   * process alive); 0 turns the timer off. The timer uses the system clock.
+   * @default 60
+   */
+  sweepIntervalSeconds?: number;
+}
+
+interface MemoryRecord {
+  createdAt: number;
+  lastAccess: number;
+  expiresAt: number | null;
+  /** Replaced, never mutated, so a loaded snapshot stays stable. */
+  entries: readonly StoredEntry[];
+}
+
+/**
+ * Keeps sessions in this process's memory: fast, bounded, and gone on restart. For
+ * tests, development and single-process apps that can lose sessions on deploy.
+ *
+ * @example
+ * ```ts
+ * const store = new MemoryStore({ maxSessions: 50_000 });
+ * ```
+ */
+export class MemoryStore implements SessionStore {
+  readonly capabilities: StoreCapabilities = {
+    limit: true,
+    atomicRegenerate: true,
+    perKeyVersions: true,
+    selfExpiring: false,
+  };
+  readonly #records = new Map<string, MemoryRecord>();
+  readonly #buckets: ExpiryBuckets;
+  readonly #maxSessions: number;
+  readonly #timer: NodeJS.Timeout | undefined;
+
+  /** @throws SessionConfigError for a non-positive bound or slice. */
+  constructor(options: MemoryStoreOptions = {}) {
+    const { maxSessions = 100_000, sliceSeconds = 60, sweepIntervalSeconds = 60 } = options;
+    if (!(Number.isInteger(maxSessions) && maxSessions > 0)) {
+      throw new SessionConfigError('MemoryStore: `maxSessions` must be a positive integer');
+    }
+    if (!(sliceSeconds > 0)) throw new SessionConfigError('MemoryStore: `sliceSeconds` must be > 0');
+    this.#maxSessions = maxSessions;
+    this.#buckets = new ExpiryBuckets(sliceSeconds);
+    if (sweepIntervalSeconds > 0) {
+      this.#timer = setInterval(() => void this.sweep(Date.now() / 1000), sweepIntervalSeconds * 1000);
+      this.#timer.unref();
+    }
+  }
+
+  /** Records held, live or not yet swept. */
+  get size(): number {
+    return this.#records.size;
+  }
+
+  async load(key: string, now: number): Promise<StoredSession | undefined> {
+    const record = this.#records.get(key);
+    return record && isLive(record, now) ? record : undefined;
+  }
+
+  async commit(key: string, delta: SessionDelta, now: number): Promise<CommitResult> {
+    const existing = this.#records.get(key);
+    const live = existing && isLive(existing, now) ? existing : undefined;
+    if (delta.create ? live !== undefined : live === undefined) {
+      throw new ConflictError(delta.create ? 'exists' : 'gone');
+    }
+    if (delta.replaces !== undefined && !this.#isLive(delta.replaces, now)) throw new ConflictError('gone');
+    const entries = applyEntryWrites(live?.entries ?? [], delta);
+    const evicted = delta.create ? this.#makeRoom(key, delta, now) : [];
+    if (delta.replaces !== undefined) this.#delete(delta.replaces);
+    this.#put(key, {
+      createdAt: live?.createdAt ?? now,
+      lastAccess: Math.max(live?.lastAccess ?? 0, delta.touch?.lastAccess ?? 0),
+      expiresAt:
+        delta.touch === undefined ? (live as MemoryRecord).expiresAt : laterExpiry(live, delta.touch.expiresAt),
+      entries,
+    });
+    return { evicted };
+  }
+
+  async destroy(key: string): Promise<boolean> {
+    return this.#delete(key);
+  }
+
+  async sweep(now: number, options: SweepOptions = {}): Promise<number> {
+    const removed = this.#buckets.takeExpired(now, (key) => {
+      const record = this.#records.get(key);
+      return record !== undefined && !isLive(record, now);
+    });
+    for (const key of removed) this.#records.delete(key);
+    if (removed.length > 0) options.onRemoved?.(removed);
+    return removed.length;
+  }
+
+  async *scan(now: number): AsyncIterable<ScannedSession> {
+    for (const [key, record] of [...this.#records]) {
+      if (isLive(record, now)) yield { key, ...record };
+    }
+  }
+
+  async count(now: number): Promise<number> {
+    await this.sweep(now);
+    return this.#records.size;
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.#timer);
+  }
+
+  /** Frees a place for a new record under the store's bound and the delta's limit; returns evicted keys. */
+  #makeRoom(key: string, delta: SessionDelta, now: number): string[] {
+    const freed = this.#records.has(key) || delta.replaces !== undefined ? 1 : 0;
+    const limit = delta.limit;
+    if (limit && this.#records.size - freed >= limit.max) void this.sweep(now);
+    if (limit?.policy === 'reject' && this.#records.size - freed >= limit.max) {
+      throw new SessionLimitError(limit.max);
+    }
+    const cap = Math.min(this.#maxSessions, limit?.max ?? Number.POSITIVE_INFINITY);
+    const evicted: string[] = [];
+    while (this.#records.size - freed >= cap) {
+      const victim = this.#buckets.soonest(delta.replaces);
+      if (victim === undefined) break;
+      this.#delete(victim);
+      evicted.push(victim);
+    }
+    return evicted;
+  }
+
+  #isLive(key: string, now: number): boolean {
+    const record = this.#records.get(key);
+    return record !== undefined && isLive(record, now);
+  }
+
+  #put(key: string, record: MemoryRecord): void {
+    const previous = this.#records.get(key);
+    this.#buckets.move(key, previous?.expiresAt, record.expiresAt);
+    this.#records.set(key, record);
+  }
+
+  #delete(key: string): boolean {
+    const record = this.#records.get(key);
+    if (!record) return false;
+    this.#buckets.move(key, record.expiresAt, undefined);
+    return this.#records.delete(key);
+  }
+}
+
+function isLive(record: MemoryRecord, now: number): boolean {
+  return record.expiresAt === null || now <= record.expiresAt;
+}
+
+/** Two concurrent touches keep the later expiry (SPEC 30). */
+function laterExpiry(live: MemoryRecord | undefined, next: number | null): number | null {
+  if (live === undefined || next === null || live.expiresAt === null) return next;
+  return Math.max(live.expiresAt, next);
+}

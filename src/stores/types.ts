@@ -1,0 +1,134 @@
+/**
+ * The narrow interface every storage backend implements. It is session-shaped, not a
+ * generic key-value API: a store keeps, per client key, a small record (last-access
+ * time, expiry) and one entry per (package id, key) with a version, and applies a
+ * request's changes as one atomic delta.
+ *
+ * Times are seconds since the epoch (fractions allowed); `now` is always passed in, so
+ * stores never read a clock of their own.
+ *
+ * Required: `load`, `commit`, `destroy`, `sweep`, `scan`, `close`.
+ * Optional: `count` (needed for `stats` and for a container `limit`).
+ *
+ * @module
+ */
+
+/** One stored value of a (package id, key) pair. */
+export interface StoredEntry {
+  /** The package id, e.g. `products.cart`. */
+  readonly pkg: string;
+  /** The key within the package. */
+  readonly key: string;
+  /** The codec's encoding of the value. */
+  readonly value: string;
+  /** 1 when first written, incremented by every commit that writes the entry. */
+  readonly version: number;
+}
+
+/** A client's live record in one store. */
+export interface StoredSession {
+  /** When the record was created. */
+  readonly createdAt: number;
+  /** The last-access time L the container last wrote. */
+  readonly lastAccess: number;
+  /** The record is dead once `now > expiresAt`; `null` never expires. */
+  readonly expiresAt: number | null;
+  /** Every entry of the record, in no particular order. */
+  readonly entries: readonly StoredEntry[];
+}
+
+/** A change to one entry. */
+export interface EntryWrite {
+  readonly pkg: string;
+  readonly key: string;
+  /** The new encoding, or `undefined` to delete the entry. */
+  readonly value: string | undefined;
+  /**
+   * When present, the commit fails with `ConflictError('version')` unless the stored
+   * version equals it; `0` means the entry must not exist. Absent for blind writes.
+   */
+  readonly expectVersion?: number;
+}
+
+/** What a container asks a store to apply, atomically, to one client's record. */
+export interface SessionDelta {
+  /**
+   * True when this commit creates the record (its key was issued in this request).
+   * When false the record must exist and be live, or the commit fails with
+   * `ConflictError('gone')`: an invalidated or expired session is never resurrected.
+   */
+  readonly create: boolean;
+  /** New last-access time and expiry; always present when creating. */
+  readonly touch?: { readonly lastAccess: number; readonly expiresAt: number | null };
+  /** Remove every existing entry before applying `writes`. */
+  readonly clear?: boolean;
+  /** The entries to write or delete. */
+  readonly writes: readonly EntryWrite[];
+  /**
+   * With `create`: the record this one replaces (regenerate). It is deleted in the same
+   * commit; if it is already gone the commit fails with `ConflictError('gone')`.
+   */
+  readonly replaces?: string;
+  /** With `create`: the container's cap on live records. Requires `capabilities.limit`. */
+  readonly limit?: SessionLimit;
+}
+
+/** A cap on live sessions in a container, and what to do when it is reached. */
+export interface SessionLimit {
+  /** The most live records allowed. */
+  readonly max: number;
+  /** `reject` fails the creating commit with `SessionLimitError`; `evict` removes the least recently used record. */
+  readonly policy: 'reject' | 'evict';
+}
+
+/** What a successful commit reports back. */
+export interface CommitResult {
+  /** Keys of records removed to make room under an `evict` limit. */
+  readonly evicted: readonly string[];
+}
+
+/** Options of {@link SessionStore.sweep}. */
+export interface SweepOptions {
+  /** Called with the keys of each batch removed, e.g. to fire `onEnd` hooks. */
+  readonly onRemoved?: (keys: readonly string[]) => void;
+}
+
+/** A record with its key, as {@link SessionStore.scan} yields it. */
+export interface ScannedSession extends StoredSession {
+  readonly key: string;
+}
+
+/** What a store can do beyond the required methods. */
+export interface StoreCapabilities {
+  /** Honours {@link SessionDelta.limit} and implements `count`. */
+  readonly limit: boolean;
+  /** Applies a regenerate (`replaces`) atomically with the new record. */
+  readonly atomicRegenerate: boolean;
+  /** Keeps per-entry versions, so concurrent changes to different keys merge and same-key races are detected. */
+  readonly perKeyVersions: boolean;
+  /** Reclaims expired records by itself (e.g. Redis key TTLs); `sweep` may then do little. */
+  readonly selfExpiring: boolean;
+}
+
+/**
+ * A storage backend. Every method may throw `StoreUnavailableError` when the backend
+ * cannot be reached; `commit` throws `ConflictError` or `SessionLimitError` as its
+ * contract says, and then has written nothing.
+ */
+export interface SessionStore {
+  readonly capabilities: StoreCapabilities;
+  /** The client's record if it exists and `now <= expiresAt`, in one round trip. */
+  load(key: string, now: number): Promise<StoredSession | undefined>;
+  /** Applies a delta atomically: all of it, or nothing. */
+  commit(key: string, delta: SessionDelta, now: number): Promise<CommitResult>;
+  /** Deletes a record. Resolves true when there was one. */
+  destroy(key: string): Promise<boolean>;
+  /** Deletes every record with `expiresAt < now`, in batches; resolves how many. Costs the expired records, not all of them. */
+  sweep(now: number, options?: SweepOptions): Promise<number>;
+  /** Every live record, streamed in batches (for export and admin listing). */
+  scan(now: number): AsyncIterable<ScannedSession>;
+  /** The number of live records. */
+  count?(now: number): Promise<number>;
+  /** Releases connections and timers the store owns (never a client the app passed in). */
+  close(): Promise<void>;
+}
