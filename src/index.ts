@@ -28,3 +28,4 @@ export {
 export { applyEntryWrites, entryId } from './stores/apply-delta.js';
 export type * from './stores/types.js';
 export { type Clock, systemClock } from './time.js';
+export * from './transfer/index.js';

@@ -1,0 +1,129 @@
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import { ConflictError } from '../errors.js';
+import type { SessionStore } from '../stores/types.js';
+import { EXPORT_FORMAT_VERSION, type ExportedSession } from './export.js';
+
+/** A line that could not be imported, with its 1-based number. */
+export interface ImportProblem {
+  readonly line: number;
+  readonly message: string;
+}
+
+/** Options of {@link importSessions}. */
+export interface ImportOptions {
+  /** The time expiry is judged by, in seconds. @default the system clock */
+  now?: number;
+  /** Stop at the first malformed line instead of reporting it and going on. @default false */
+  strict?: boolean;
+  /** Replace a session that already exists under the same key, instead of skipping it. @default false */
+  replace?: boolean;
+  /** Called after each line, e.g. for a progress bar. */
+  onProgress?: (progress: ImportReport) => void;
+}
+
+/** What an import did. */
+export interface ImportReport {
+  imported: number;
+  /** Sessions already present (without `replace`) or already expired. */
+  skipped: number;
+  problems: ImportProblem[];
+}
+
+/** A malformed line under `strict`. */
+export class ImportLineError extends Error {
+  readonly line: number;
+  constructor(problem: ImportProblem) {
+    super(`tsession: line ${problem.line}: ${problem.message}`);
+    this.name = 'ImportLineError';
+    this.line = problem.line;
+  }
+}
+
+/**
+ * Reads JSON Lines written by `exportSessions` into a store, line by line (SPEC 42).
+ * A malformed line is reported with its number and skipped, or, with `strict`, stops
+ * the import with {@link ImportLineError}.
+ */
+export async function importSessions(
+  store: SessionStore,
+  input: Readable,
+  options: ImportOptions = {},
+): Promise<ImportReport> {
+  const now = options.now ?? Date.now() / 1000;
+  const report: ImportReport = { imported: 0, skipped: 0, problems: [] };
+  let lineNumber = 0;
+  for await (const text of createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY })) {
+    lineNumber++;
+    if (text.trim() === '') continue;
+    const parsed = parseLine(text);
+    if (typeof parsed === 'string') {
+      const problem = { line: lineNumber, message: parsed };
+      if (options.strict) throw new ImportLineError(problem);
+      report.problems.push(problem);
+    } else if (await writeSession(store, parsed, now, options.replace ?? false)) {
+      report.imported++;
+    } else {
+      report.skipped++;
+    }
+    options.onProgress?.(report);
+  }
+  return report;
+}
+
+async function writeSession(
+  store: SessionStore,
+  session: ExportedSession,
+  now: number,
+  replace: boolean,
+): Promise<boolean> {
+  if (session.expiresAt !== null && now > session.expiresAt) return false;
+  if (replace) await store.destroy(session.key);
+  try {
+    await store.commit(
+      session.key,
+      {
+        create: true,
+        touch: { lastAccess: session.lastAccess, expiresAt: session.expiresAt },
+        writes: session.entries.map(({ pkg, key, value }) => ({ pkg, key, value })),
+      },
+      now,
+    );
+    return true;
+  } catch (error) {
+    if (error instanceof ConflictError && error.reason === 'exists') return false;
+    throw error;
+  }
+}
+
+/** The session a line holds, or a message saying what is wrong with it. */
+function parseLine(text: string): ExportedSession | string {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return 'not valid JSON';
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'not a JSON object';
+  const s = value as Record<string, unknown>;
+  if (s.v !== EXPORT_FORMAT_VERSION) return `unknown format version ${JSON.stringify(s.v)}`;
+  if (typeof s.key !== 'string' || s.key === '') return '`key` must be a non-empty string';
+  for (const field of ['createdAt', 'lastAccess'] as const) {
+    if (typeof s[field] !== 'number' || !Number.isFinite(s[field])) return `\`${field}\` must be a number`;
+  }
+  if (s.expiresAt !== null && (typeof s.expiresAt !== 'number' || !Number.isFinite(s.expiresAt))) {
+    return '`expiresAt` must be a number or null';
+  }
+  if (!Array.isArray(s.entries)) return '`entries` must be an array';
+  for (const [i, e] of s.entries.entries()) {
+    const entry = e as Record<string, unknown> | null;
+    if (
+      typeof entry !== 'object' ||
+      entry === null ||
+      !['pkg', 'key', 'value'].every((f) => typeof entry[f] === 'string')
+    ) {
+      return `entry ${i} must have string \`pkg\`, \`key\` and \`value\``;
+    }
+  }
+  return s as unknown as ExportedSession;
+}
