@@ -1,0 +1,118 @@
+import type { PostgresNames } from './options.js';
+
+/** SQLSTATE the commit function raises for a conflict; the message is the reason, the detail the keys. */
+export const CONFLICT_STATE = 'TSCFL';
+/** SQLSTATE the commit function raises when a `reject` limit is reached. */
+export const LIMIT_STATE = 'TSLIM';
+
+/**
+ * The server-side function that applies one delta atomically, in the one statement
+ * `SELECT <table>_commit(key, delta, now, lock_timeout)`: one round trip, one implicit
+ * transaction. It locks the record's row, checks every precondition (create/exists,
+ * replaced record, all expected versions, the limit) and raises on the first that fails,
+ * so a conflict rolls everything back. It returns the keys evicted under an `evict` limit.
+ *
+ * The delta is JSON: `{ create, touch?: { lastAccess, expiresAt }, clear, writes: [{ pkg,
+ * name, value (null deletes), expect (null: blind) }], replaces?, limit?: { max, policy } }`.
+ */
+export function commitFunctionSql(n: PostgresNames): string {
+  const writes = `jsonb_to_recordset(p_delta->'writes') AS w(pkg text, name text, value text, expect integer)`;
+  return `
+CREATE OR REPLACE FUNCTION ${n.commit}(p_key text, p_delta jsonb, p_now double precision, p_lock_timeout text)
+RETURNS text[] LANGUAGE plpgsql AS $fn$
+DECLARE
+  v_create boolean := coalesce((p_delta->>'create')::boolean, false);
+  v_touch jsonb := p_delta->'touch';
+  v_access double precision := (p_delta->'touch'->>'lastAccess')::double precision;
+  v_expiry double precision := (p_delta->'touch'->>'expiresAt')::double precision;
+  v_replaces text := p_delta->>'replaces';
+  v_limit jsonb := p_delta->'limit';
+  v_row ${n.sessions}%ROWTYPE;
+  v_exists boolean;
+  v_live boolean;
+  v_conflicts jsonb;
+  v_excess bigint;
+  v_evicted text[] := '{}';
+BEGIN
+  PERFORM set_config('lock_timeout', p_lock_timeout, true);
+
+  IF v_replaces IS NOT NULL THEN
+    PERFORM 1 FROM ${n.sessions} s
+      WHERE s.key = v_replaces AND (s.expires_at IS NULL OR s.expires_at >= p_now) FOR UPDATE;
+    IF NOT FOUND THEN RAISE EXCEPTION USING ERRCODE = '${CONFLICT_STATE}', MESSAGE = 'gone'; END IF;
+  END IF;
+
+  SELECT * INTO v_row FROM ${n.sessions} s WHERE s.key = p_key FOR UPDATE;
+  v_exists := FOUND;
+  v_live := v_exists AND (v_row.expires_at IS NULL OR v_row.expires_at >= p_now);
+  IF v_create AND v_live THEN
+    RAISE EXCEPTION USING ERRCODE = '${CONFLICT_STATE}', MESSAGE = 'exists';
+  END IF;
+  IF NOT v_create AND NOT v_live THEN
+    RAISE EXCEPTION USING ERRCODE = '${CONFLICT_STATE}', MESSAGE = 'gone';
+  END IF;
+
+  SELECT jsonb_agg(jsonb_build_array(w.pkg, w.name)) INTO v_conflicts
+    FROM ${writes}
+    LEFT JOIN ${n.entries} e ON v_live AND e.key = p_key AND e.pkg = w.pkg AND e.name = w.name
+    WHERE w.expect IS NOT NULL AND coalesce(e.version, 0) <> w.expect;
+  IF v_conflicts IS NOT NULL THEN
+    RAISE EXCEPTION USING ERRCODE = '${CONFLICT_STATE}', MESSAGE = 'version', DETAIL = v_conflicts::text;
+  END IF;
+
+  IF v_create AND v_limit IS NOT NULL THEN
+    -- Creations under a limit take turns, so two of them cannot both see the last free place.
+    PERFORM pg_advisory_xact_lock(${n.lockId});
+    SELECT count(*) - (CASE WHEN v_replaces IS NULL THEN 0 ELSE 1 END) - (v_limit->>'max')::bigint + 1
+      INTO v_excess FROM ${n.sessions} s WHERE s.expires_at IS NULL OR s.expires_at >= p_now;
+    IF v_excess > 0 THEN
+      IF v_limit->>'policy' = 'reject' THEN
+        RAISE EXCEPTION USING ERRCODE = '${LIMIT_STATE}', MESSAGE = v_limit->>'max';
+      END IF;
+      WITH victims AS (
+        SELECT s.key FROM ${n.sessions} s
+          WHERE s.expires_at >= p_now AND s.key <> p_key AND s.key IS DISTINCT FROM v_replaces
+          ORDER BY s.expires_at LIMIT v_excess FOR UPDATE SKIP LOCKED
+      ), gone AS (
+        DELETE FROM ${n.sessions} s USING victims WHERE s.key = victims.key RETURNING s.key
+      )
+      SELECT coalesce(array_agg(gone.key), '{}') INTO v_evicted FROM gone;
+    END IF;
+  END IF;
+
+  IF v_create AND v_exists THEN
+    -- An expired record under this key: start afresh, its old data never comes back.
+    DELETE FROM ${n.entries} e WHERE e.key = p_key;
+    UPDATE ${n.sessions} s SET created_at = p_now, last_access = coalesce(v_access, p_now), expires_at = v_expiry
+      WHERE s.key = p_key;
+  ELSIF v_create THEN
+    INSERT INTO ${n.sessions} (key, created_at, last_access, expires_at)
+      VALUES (p_key, p_now, coalesce(v_access, p_now), v_expiry) ON CONFLICT (key) DO NOTHING;
+    IF NOT FOUND THEN RAISE EXCEPTION USING ERRCODE = '${CONFLICT_STATE}', MESSAGE = 'exists'; END IF;
+  ELSIF v_touch IS NOT NULL AND jsonb_typeof(v_touch) = 'object' THEN
+    -- Two concurrent touches keep the later last-access time and expiry (SPEC 30).
+    UPDATE ${n.sessions} s SET
+        last_access = greatest(s.last_access, v_access),
+        expires_at = CASE WHEN s.expires_at IS NULL OR v_expiry IS NULL THEN v_expiry
+                          ELSE greatest(s.expires_at, v_expiry) END
+      WHERE s.key = p_key;
+  END IF;
+
+  IF coalesce((p_delta->>'clear')::boolean, false) THEN
+    -- Entries written again keep counting their versions; the rest go.
+    DELETE FROM ${n.entries} e WHERE e.key = p_key AND NOT EXISTS (
+      SELECT 1 FROM ${writes} WHERE w.value IS NOT NULL AND w.pkg = e.pkg AND w.name = e.name);
+  END IF;
+  DELETE FROM ${n.entries} e USING ${writes}
+    WHERE w.value IS NULL AND e.key = p_key AND e.pkg = w.pkg AND e.name = w.name;
+  INSERT INTO ${n.entries} AS e (key, pkg, name, value, version)
+    SELECT p_key, w.pkg, w.name, w.value, 1 FROM ${writes} WHERE w.value IS NOT NULL
+    ON CONFLICT (key, pkg, name) DO UPDATE SET value = excluded.value, version = e.version + 1;
+
+  IF v_replaces IS NOT NULL THEN
+    DELETE FROM ${n.sessions} s WHERE s.key = v_replaces;
+  END IF;
+  RETURN v_evicted;
+END
+$fn$`;
+}

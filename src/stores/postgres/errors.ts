@@ -1,0 +1,76 @@
+import { ConflictError, SessionLimitError, SessionStateError, StoreUnavailableError } from '../../errors.js';
+import { CONFLICT_STATE, LIMIT_STATE } from './commit-function.js';
+
+/** Socket errors, and SQLSTATEs of a server going away, timing out or refusing connections. */
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  '57P01', // admin_shutdown
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now
+  '57014', // query_canceled: statement_timeout
+  '55P03', // lock_not_available: lock_timeout
+  '53300', // too_many_connections
+]);
+
+/** Messages pg and pg-pool give to timeouts and dropped connections, which carry no code. */
+const UNAVAILABLE_MESSAGE =
+  /timeout exceeded when trying to connect|Query read timeout|Connection terminated|connection error|Connection timeout/i;
+
+/** SQLSTATEs that mean the schema is missing: `migrate()` was not run. */
+const MISSING_SCHEMA = new Set(['42P01', '42883', '3F000']);
+
+/**
+ * Turns what pg throws into tsession's typed errors: the commit function's conflicts and
+ * limit, an unreachable or slow server (`StoreUnavailableError`, with the original as
+ * `cause`), a missing schema. Real SQL errors pass through unchanged.
+ */
+export function mapPostgresError(error: unknown, where: string): unknown {
+  const { code, message, detail } = (error ?? {}) as { code?: unknown; message?: unknown; detail?: unknown };
+  if (code === CONFLICT_STATE) return conflict(String(message), detail);
+  if (code === LIMIT_STATE) return new SessionLimitError(Number(message));
+  if (isUnavailable(error)) {
+    return new StoreUnavailableError(
+      `PostgresStore: the PostgreSQL server did not answer (${describe(error)}); check that it is running and reachable`,
+      { cause: error },
+    );
+  }
+  if (typeof code === 'string' && MISSING_SCHEMA.has(code)) {
+    return new SessionStateError(
+      `PostgresStore: ${where} is missing (${String(message)}); call \`await store.migrate()\` (or pass \`autoMigrate: true\`) before using the store`,
+    );
+  }
+  return error;
+}
+
+function conflict(reason: string, detail: unknown): ConflictError {
+  if (reason === 'version') {
+    const pairs = JSON.parse(String(detail)) as [string, string][];
+    return new ConflictError(
+      'version',
+      pairs.map(([pkg, key]) => `${pkg} › ${key}`),
+    );
+  }
+  return new ConflictError(reason === 'exists' ? 'exists' : 'gone');
+}
+
+function isUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && (UNAVAILABLE_CODES.has(code) || code.startsWith('08'))) return true;
+  if (error instanceof AggregateError && error.errors.some(isUnavailable)) return true;
+  // A DatabaseError has a SQLSTATE and is a real answer from the server, whatever its message.
+  return typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code) ? UNAVAILABLE_MESSAGE.test(error.message) : false;
+}
+
+function describe(error: unknown): string {
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  const text = typeof message === 'string' && message !== '' ? message : 'no message';
+  return typeof code === 'string' ? `${code}: ${text}` : text;
+}
