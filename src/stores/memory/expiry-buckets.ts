@@ -48,13 +48,24 @@ export class ExpiryBuckets {
     return taken;
   }
 
-  /** The key in the earliest slice (the least recently used, as expiry follows last access), skipping `except`. */
-  soonest(except?: string): string | undefined {
+  /**
+   * The key that expires first (the least recently used, as expiry follows last
+   * access), skipping `except`: the earliest slice's key with the smallest
+   * `expiryOf`, so the cost is one slice, not every key.
+   */
+  soonest(except: ReadonlySet<string>, expiryOf: (key: string) => number | null | undefined): string | undefined {
     const ordered = [...this.#slices.keys()].sort((a, b) => a - b);
     for (const slice of ordered) {
+      let best: string | undefined;
+      let bestExpiry = Number.POSITIVE_INFINITY;
       for (const key of this.#slices.get(slice) ?? []) {
-        if (key !== except) return key;
+        const expiry = expiryOf(key) ?? Number.POSITIVE_INFINITY;
+        if (!except.has(key) && (best === undefined || expiry < bestExpiry)) {
+          best = key;
+          bestExpiry = expiry;
+        }
       }
+      if (best !== undefined) return best;
     }
     return undefined;
   }

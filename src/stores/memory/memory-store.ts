@@ -133,18 +133,25 @@ export class MemoryStore implements SessionStore {
     clearInterval(this.#timer);
   }
 
-  /** Frees a place for a new record under the store's bound and the delta's limit; returns evicted keys. */
+  /**
+   * Frees a place for a new record under the store's bound and the delta's limit;
+   * returns evicted keys. The record under `key` (expired, or the create would have
+   * failed) and the one `replaces` names are about to go, so they never count.
+   */
   #makeRoom(key: string, delta: SessionDelta, now: number): string[] {
-    const freed = this.#records.has(key) || delta.replaces !== undefined ? 1 : 0;
+    const spared = new Set(delta.replaces === undefined ? [key] : [key, delta.replaces]);
+    const others = () => {
+      let n = this.#records.size;
+      for (const k of spared) if (this.#records.has(k)) n--;
+      return n;
+    };
     const limit = delta.limit;
-    if (limit && this.#records.size - freed >= limit.max) void this.sweep(now);
-    if (limit?.policy === 'reject' && this.#records.size - freed >= limit.max) {
-      throw new SessionLimitError(limit.max);
-    }
+    if (limit && others() >= limit.max) void this.sweep(now);
+    if (limit?.policy === 'reject' && others() >= limit.max) throw new SessionLimitError(limit.max);
     const cap = Math.min(this.#maxSessions, limit?.max ?? Number.POSITIVE_INFINITY);
     const evicted: string[] = [];
-    while (this.#records.size - freed >= cap) {
-      const victim = this.#buckets.soonest(delta.replaces);
+    while (others() >= cap) {
+      const victim = this.#buckets.soonest(spared, (k) => this.#records.get(k)?.expiresAt);
       if (victim === undefined) break;
       this.#delete(victim);
       evicted.push(victim);

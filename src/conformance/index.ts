@@ -1,0 +1,105 @@
+/**
+ * The contract every {@link SessionStore} must pass, shipped so that third-party stores
+ * can run it too. It imports no test framework: pass your framework's `describe`, `it`,
+ * `beforeEach` and `afterEach` (vitest, node:test and mocha all fit), and it asserts
+ * with `node:assert/strict`.
+ *
+ * @module
+ */
+import { strict as assert } from 'node:assert';
+import type { SessionStore } from '../stores/types.js';
+import { deltaCases } from './delta-cases.js';
+import type { ContractCapabilities, Harness, StoreFixture, TestApi } from './harness.js';
+import { limitCases } from './limit-cases.js';
+import { recordCases } from './record-cases.js';
+import { sessionCases } from './session-cases.js';
+import { sweepCases } from './sweep-cases.js';
+import { valueCases } from './value-cases.js';
+
+export type { ContractCapabilities, StoreFixture, TestApi } from './harness.js';
+
+/** Options of {@link describeStoreContract}. */
+export interface StoreContractOptions {
+  /**
+   * The capabilities the store declares. Cases that need one the store lacks are left
+   * out, and a first case checks that `store.capabilities` says the same.
+   * @default { limit: true, atomicRegenerate: true, perKeyVersions: true }
+   */
+  capabilities?: Partial<ContractCapabilities>;
+}
+
+/**
+ * Registers the store contract suite: load, create, deltas with per-key versions and
+ * their conflicts, expiry, touch races, destroy, sweep, scan, count, limits,
+ * regenerate, concurrency, awkward keys and values, and whole-request scenarios
+ * through `SessionManager`. `setup` runs before every case and must give an empty
+ * store; after the case the store is closed and `cleanup` runs. Times are fixed, so
+ * nothing depends on the wall clock.
+ *
+ * @param name the suite's title, e.g. `'SqliteStore'`.
+ * @param setup makes a fresh, empty store (own file, table, key prefix or schema) for one case.
+ * @param t the test framework's functions.
+ * @param options what the store can do, when it cannot do everything.
+ *
+ * @example
+ * ```ts
+ * import { afterEach, beforeEach, describe, it } from 'vitest';
+ * import { describeStoreContract } from 'tsession/conformance';
+ *
+ * describeStoreContract('MyStore', async () => ({ store: new MyStore({ prefix: randomPrefix() }) }), {
+ *   describe, it, beforeEach, afterEach,
+ * });
+ * ```
+ */
+export function describeStoreContract(
+  name: string,
+  setup: () => Promise<StoreFixture>,
+  t: TestApi,
+  options: StoreContractOptions = {},
+): void {
+  const caps: ContractCapabilities = {
+    limit: true,
+    atomicRegenerate: true,
+    perKeyVersions: true,
+    ...options.capabilities,
+  };
+  let fixture: StoreFixture | undefined;
+  const harness: Harness = {
+    t,
+    caps,
+    store(): SessionStore {
+      assert.ok(fixture, 'the store contract: setup() did not run before this case');
+      return fixture.store;
+    },
+  };
+
+  t.describe(`${name} store contract`, () => {
+    t.beforeEach(async () => {
+      fixture = await setup();
+    });
+    t.afterEach(async () => {
+      const done = fixture;
+      fixture = undefined;
+      if (!done) return;
+      await done.store.close();
+      await done.cleanup?.();
+    });
+
+    t.it('declares the capabilities the suite was told about', async () => {
+      const declared = harness.store().capabilities;
+      assert.deepEqual(
+        { limit: declared.limit, atomicRegenerate: declared.atomicRegenerate, perKeyVersions: declared.perKeyVersions },
+        caps,
+      );
+      if (caps.limit)
+        assert.equal(typeof harness.store().count, 'function', 'a store with the limit capability implements count()');
+    });
+
+    recordCases(harness);
+    deltaCases(harness);
+    sweepCases(harness);
+    limitCases(harness);
+    valueCases(harness);
+    sessionCases(harness);
+  });
+}
