@@ -1,14 +1,19 @@
 import {
+  type ClientIdManager,
   CookieClientIdManager,
   type CookieClientIdOptions,
+  type HeaderEntry,
+  type Session,
   SessionDataContainer,
   type SessionDataContainerOptions,
   SessionManager,
   type SessionRequest,
+  type SessionStore,
 } from '../src/index.js';
 import { MemoryStore } from '../src/stores/memory/index.js';
 
 export const SECRET = 'test-secret-0123456789-abcdefghijklmnop';
+export const OTHER_SECRET = 'other-secret-0123456789-abcdefghijklmn';
 
 /** A clock tests move by hand, in seconds. */
 export function manualClock(start = 1_000) {
@@ -23,17 +28,29 @@ export function manualClock(start = 1_000) {
   return clock;
 }
 
-/** A request as an adapter would build it. */
+export type ManualClock = ReturnType<typeof manualClock>;
+
+/** A request as an adapter would build it. Header names are matched case-insensitively. */
 export function request(
-  init: { method?: string; url?: string; cookie?: string; secure?: boolean; headers?: Record<string, string> } = {},
+  init: {
+    method?: string;
+    url?: string;
+    cookie?: string;
+    secure?: boolean;
+    headers?: Record<string, string>;
+    form?: Record<string, string>;
+  } = {},
 ): SessionRequest {
-  const headers: Record<string, string> = { ...(init.headers ?? {}) };
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(init.headers ?? {})) headers[name.toLowerCase()] = value;
   if (init.cookie !== undefined) headers.cookie = init.cookie;
+  const form = init.form;
   return {
     method: init.method ?? 'GET',
     url: init.url ?? '/',
     secure: init.secure ?? false,
-    header: (name) => headers[name],
+    header: (name) => headers[name.toLowerCase()],
+    ...(form && { formField: (name: string) => form[name] }),
   };
 }
 
@@ -43,16 +60,105 @@ export function cookieFrom(headers: readonly (readonly [string, string])[]): str
   return setCookie?.[1].split(';')[0];
 }
 
+/** Every value of the header `name` (case-insensitive) among `headers`. */
+export function headerValues(headers: readonly HeaderEntry[], name: string): string[] {
+  return headers.filter(([n]) => n.toLowerCase() === name.toLowerCase()).map(([, v]) => v);
+}
+
+/** The attributes of one Set-Cookie value, lower-cased names; flags map to `true`. */
+export function cookieAttributes(setCookie: string): {
+  name: string;
+  value: string;
+  attrs: Map<string, string | true>;
+} {
+  const [pair = '', ...rest] = setCookie.split(';').map((p) => p.trim());
+  const eq = pair.indexOf('=');
+  const attrs = new Map<string, string | true>();
+  for (const part of rest) {
+    const at = part.indexOf('=');
+    if (at < 0) attrs.set(part.toLowerCase(), true);
+    else attrs.set(part.slice(0, at).toLowerCase(), part.slice(at + 1));
+  }
+  return { name: pair.slice(0, eq), value: pair.slice(eq + 1), attrs };
+}
+
+/** Counts the calls a store receives, by wrapping the instance's methods (the store still does the work). */
+export function countCalls<S extends SessionStore>(store: S) {
+  const calls = { load: 0, commit: 0, destroy: 0 };
+  for (const method of ['load', 'commit', 'destroy'] as const) {
+    const original = store[method].bind(store) as (...args: unknown[]) => Promise<unknown>;
+    (store as unknown as Record<string, unknown>)[method] = (...args: unknown[]) => {
+      calls[method]++;
+      return original(...args);
+    };
+  }
+  return calls;
+}
+
 export function memoryManager(
   options: {
     cookie?: Partial<CookieClientIdOptions>;
     container?: Partial<SessionDataContainerOptions>;
     clock?: () => number;
+    clientIds?: ClientIdManager;
+    store?: SessionStore;
+    containers?: Record<string, SessionDataContainer>;
   } = {},
 ) {
   const clock = options.clock ?? manualClock();
-  const store = new MemoryStore({ sweepIntervalSeconds: 0 });
+  const store = options.store ?? new MemoryStore({ sweepIntervalSeconds: 0 });
   const container = new SessionDataContainer({ store, clock, ...options.container });
-  const clientIds = new CookieClientIdManager({ secret: SECRET, clock, ...options.cookie });
-  return { manager: new SessionManager({ clientIds, container }), store, container, clock, clientIds };
+  const clientIds = options.clientIds ?? new CookieClientIdManager({ secret: SECRET, clock, ...options.cookie });
+  const manager = new SessionManager({
+    clientIds,
+    container,
+    ...(options.containers && { containers: options.containers }),
+  });
+  return { manager, store, container, clock, clientIds };
+}
+
+/**
+ * A browser for one manager: it sends back the cookie the last response set (and
+ * forgets it when the response expired it), so tests read as a sequence of requests.
+ */
+export function browser(manager: SessionManager, cookieName = 'tsession') {
+  let cookie: string | undefined;
+  return {
+    get cookie() {
+      return cookie;
+    },
+    set cookie(value: string | undefined) {
+      cookie = value;
+    },
+    /** Opens a session for a request carrying the current cookie. */
+    open(init: Parameters<typeof request>[0] = {}): Session {
+      return manager.open(request({ ...(cookie !== undefined && { cookie }), ...init }));
+    },
+    /** Runs `handler` in one request, commits, and keeps the cookie the response sets. */
+    async visit<T>(
+      handler: (session: Session) => T | Promise<T>,
+      init: Parameters<typeof request>[0] = {},
+    ): Promise<{ result: T; headers: readonly HeaderEntry[]; session: Session }> {
+      const session = this.open(init);
+      const result = await handler(session);
+      await session.commit();
+      this.receive(session.responseHeaders);
+      return { result, headers: session.responseHeaders, session };
+    },
+    /** Applies a response's Set-Cookie headers to the browser's cookie. */
+    receive(headers: readonly HeaderEntry[]) {
+      for (const value of headerValues(headers, 'set-cookie')) {
+        const { name, value: v, attrs } = cookieAttributes(value);
+        if (name !== cookieName) continue;
+        const expires = attrs.get('expires');
+        const expired = typeof expires === 'string' && Date.parse(expires) <= 0;
+        cookie = expired ? undefined : `${name}=${v}`;
+      }
+    },
+  };
+}
+
+/** The store key (random part) of a signed id. */
+export function keyOf(id: string): string {
+  return id.split('.')[0] as string;
 }

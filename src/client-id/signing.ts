@@ -46,12 +46,12 @@ export class IdSigner {
     const key = id.slice(0, 24);
     const given = id.slice(25);
     if (!KEY_PATTERN.test(key) || !TAG_PATTERN.test(given)) return undefined;
-    const givenBytes = Buffer.from(given, 'base64url');
+    // Compare the text, not the decoded bytes: the tag's last character carries two
+    // unused bits, so several spellings decode to the same bytes (a forgeable variant).
+    const givenText = Buffer.from(given, 'latin1');
     for (let i = 0; i < this.#secrets.length; i++) {
-      const expected = createHmac('sha256', this.#secrets[i] as Buffer)
-        .update(key)
-        .digest();
-      if (timingSafeEqual(expected, givenBytes)) {
+      const expected = Buffer.from(tag(this.#secrets[i] as Buffer, key), 'latin1');
+      if (timingSafeEqual(expected, givenText)) {
         return { id: i === 0 ? id : this.sign(key), key, stale: i > 0 };
       }
     }
