@@ -1,0 +1,2 @@
+export { followSteps, parseSessionPath, resolvePath, type SessionPathExpression, sessionPath } from './path.js';
+export { type SessionView, sessionView } from './view.js';
