@@ -49,6 +49,8 @@ export class SessionDataContainer {
   readonly clock: Clock;
   readonly #limit: SessionLimit | undefined;
   readonly #hooks: Pick<SessionDataContainerOptions, 'onStart' | 'onEnd' | 'onHookError'>;
+  /** Store calls made through this container since it was created, by kind (for the admin page's rates). */
+  readonly operations = { loads: 0, commits: 0, destroys: 0, sweeps: 0 };
 
   /** @throws SessionConfigError for negative times or a limit the store cannot honour. */
   constructor(options: SessionDataContainerOptions) {
@@ -66,6 +68,7 @@ export class SessionDataContainer {
 
   /** The client's live record, or undefined when it has none or it has expired (SPEC 24, 26). */
   async load(clientKey: string): Promise<StoredSession | undefined> {
+    this.operations.loads++;
     const now = this.clock();
     const record = await this.store.load(clientKey, now);
     return record && !this.isExpired(record, now) ? record : undefined;
@@ -89,6 +92,7 @@ export class SessionDataContainer {
    * request ended is dropped quietly: nothing was lost, and nothing is resurrected.
    */
   async commit(clientKey: string, delta: SessionDelta, byteSize: number): Promise<CommitResult> {
+    this.operations.commits++;
     if (byteSize > this.maxSessionBytes) throw new SessionTooLargeError(byteSize, this.maxSessionBytes);
     const withLimit = delta.create && this.#limit ? { ...delta, limit: this.#limit } : delta;
     try {
@@ -105,6 +109,7 @@ export class SessionDataContainer {
 
   /** Deletes a client's record, reporting `reason` to `onEnd` when there was one. */
   async destroy(clientKey: string, reason: SessionEndReason): Promise<boolean> {
+    this.operations.destroys++;
     const existed = await this.store.destroy(clientKey);
     if (existed) this.#fire('onEnd', clientKey, reason);
     return existed;
@@ -112,6 +117,7 @@ export class SessionDataContainer {
 
   /** Removes every expired record from the store; resolves how many (SPEC 27). */
   sweep(): Promise<number> {
+    this.operations.sweeps++;
     const onEnd = this.#hooks.onEnd;
     return this.store.sweep(this.clock(), {
       ...(onEnd && {
