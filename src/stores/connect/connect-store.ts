@@ -1,0 +1,217 @@
+import { ConflictError, SessionConfigError, SessionStateError } from '../../errors.js';
+import { applyEntryWrites } from '../apply-delta.js';
+import type {
+  CommitResult,
+  ScannedSession,
+  SessionDelta,
+  SessionStore,
+  StoreCapabilities,
+  StoredSession,
+  SweepOptions,
+} from '../types.js';
+import { fromBlob, isLive, toBlob } from './blob.js';
+import { type ConnectCompatibleStore, callStore } from './callbacks.js';
+import { KeyLock } from './key-lock.js';
+
+/** Options of {@link ConnectStore}. Times are in seconds. */
+export interface ConnectStoreOptions {
+  /** The express-session store to keep sessions in, e.g. connect-redis's `RedisStore`. Never closed by tsession. */
+  store: ConnectCompatibleStore;
+  /** How long one call to the underlying store may take before it fails with `StoreUnavailableError`. @default 5 */
+  timeoutSeconds?: number;
+  /**
+   * Extra seconds the underlying store keeps a record past its `expiresAt` before its
+   * own expiry reclaims it, so that `sweep` (when the store can list) still sees and
+   * reports it. A record is dead at `expiresAt` either way.
+   * @default 60
+   */
+  graceSeconds?: number;
+}
+
+const SWEEP_BATCH = 100;
+
+/**
+ * Runs tsession over any express-session-compatible store (connect-redis,
+ * connect-pg-simple, memorystore, express-session's `MemoryStore`, ...). Each client's
+ * record is ONE session blob `{ createdAt, lastAccess, expiresAt, entries, cookie }`,
+ * and `cookie.expires`/`maxAge` make the underlying store expire it by itself.
+ *
+ * **What such a store cannot guarantee.** Its API has no compare-and-set, so a commit
+ * is a read (`get`), a version check in this process, and a write of the whole blob
+ * (`set`). Commits to one key are serialized within this process, so concurrent
+ * requests in ONE process merge different keys and detect same-key races as
+ * `ConflictError`, exactly as the other stores do. Across processes or machines,
+ * two commits to one session at the same time can lose an update (the later `set`
+ * overwrites the earlier one; no per-key merge, no conflict detection), a regenerate
+ * is two writes, not one atomic step, and an `invalidate` racing a slower commit
+ * elsewhere can be undone by it. Hence `perKeyVersions: false` and
+ * `atomicRegenerate: false`; for several processes, use `tsession/redis` or
+ * `tsession/postgres`. There is no `limit` support, and `scan`, `count` and `sweep`
+ * need the store's optional `all()` (which reads every session).
+ *
+ * @example
+ * ```ts
+ * import { RedisStore } from 'connect-redis';
+ * import { createClient } from 'redis';
+ * const client = await createClient({ url: 'redis://127.0.0.1:6379' }).connect();
+ * const store = new ConnectStore({ store: new RedisStore({ client, prefix: 'app:' }) });
+ * const container = new SessionDataContainer({ store });
+ * ```
+ */
+export class ConnectStore implements SessionStore {
+  readonly capabilities: StoreCapabilities = {
+    limit: false,
+    atomicRegenerate: false,
+    perKeyVersions: false,
+    selfExpiring: true,
+  };
+  readonly #store: ConnectCompatibleStore;
+  readonly #timeoutMs: number;
+  readonly #graceSeconds: number;
+  readonly #lock = new KeyLock();
+
+  /** @throws SessionConfigError when `store` lacks get/set/destroy or a time is not positive. */
+  constructor(options: ConnectStoreOptions) {
+    const { store, timeoutSeconds = 5, graceSeconds = 60 } = options ?? {};
+    for (const method of ['get', 'set', 'destroy'] as const) {
+      if (typeof store?.[method] !== 'function') {
+        throw new SessionConfigError(
+          `ConnectStore: \`store\` must be an express-session store with get/set/destroy (missing ${method}), e.g. new RedisStore({ client }) from connect-redis`,
+        );
+      }
+    }
+    if (!(timeoutSeconds > 0 && Number.isFinite(timeoutSeconds))) {
+      throw new SessionConfigError('ConnectStore: `timeoutSeconds` must be a number of seconds > 0');
+    }
+    if (!(graceSeconds >= 0 && Number.isFinite(graceSeconds))) {
+      throw new SessionConfigError('ConnectStore: `graceSeconds` must be a number of seconds ≥ 0');
+    }
+    this.#store = store;
+    this.#timeoutMs = timeoutSeconds * 1000;
+    this.#graceSeconds = graceSeconds;
+  }
+
+  async load(key: string, now: number): Promise<StoredSession | undefined> {
+    const record = await this.#get(key);
+    return record && isLive(record, now) ? record : undefined;
+  }
+
+  /** Read, check in process, write the whole blob: atomic only against commits of this process (see the class doc). */
+  async commit(key: string, delta: SessionDelta, now: number): Promise<CommitResult> {
+    if (delta.limit) throw new SessionConfigError('ConnectStore: cannot enforce a container `limit`; drop the limit');
+    const keys = delta.replaces === undefined ? [key] : [key, delta.replaces];
+    return this.#lock.run(keys, async () => {
+      const existing = await this.#get(key);
+      const live = existing && isLive(existing, now) ? existing : undefined;
+      if (delta.create ? live !== undefined : live === undefined) {
+        throw new ConflictError(delta.create ? 'exists' : 'gone');
+      }
+      if (delta.replaces !== undefined) {
+        const replaced = await this.#get(delta.replaces);
+        if (!(replaced && isLive(replaced, now))) throw new ConflictError('gone');
+      }
+      const entries = applyEntryWrites(live?.entries ?? [], delta);
+      const touch = delta.touch;
+      if (!live && !touch) throw new SessionStateError('ConnectStore: a creating commit needs a `touch`');
+      const record: StoredSession = {
+        createdAt: live?.createdAt ?? now,
+        lastAccess: Math.max(live?.lastAccess ?? 0, touch?.lastAccess ?? 0),
+        expiresAt: touch ? laterExpiry(live, touch.expiresAt) : (live as StoredSession).expiresAt,
+        entries,
+      };
+      await this.#call('set', (cb) => this.#store.set(key, toBlob(record, now, this.#graceSeconds), cb));
+      // Not atomic with the set above: a crash in between leaves the old record to expire by itself.
+      if (delta.replaces !== undefined) await this.#destroyNow(delta.replaces);
+      return { evicted: [] };
+    });
+  }
+
+  destroy(key: string): Promise<boolean> {
+    return this.#lock.run([key], async () => {
+      const existed = (await this.#call('get', (cb) => this.#store.get(key, cb))) != null;
+      if (existed) await this.#destroyNow(key);
+      return existed;
+    });
+  }
+
+  /**
+   * Deletes the records whose `expiresAt < now` when the store can list them (`all()`),
+   * reading every session to find them; otherwise resolves 0 and leaves expiry to
+   * the underlying store's own TTL.
+   */
+  async sweep(now: number, options: SweepOptions = {}): Promise<number> {
+    if (typeof this.#store.all !== 'function') return 0;
+    const expired = (await this.#all()).filter(([, r]) => r.expiresAt !== null && r.expiresAt < now).map(([k]) => k);
+    let removed = 0;
+    for (let start = 0; start < expired.length; start += SWEEP_BATCH) {
+      const batch = expired.slice(start, start + SWEEP_BATCH);
+      const done = await Promise.all(batch.map((key) => this.#destroyIfExpired(key, now)));
+      const keys = batch.filter((_, i) => done[i]);
+      removed += keys.length;
+      if (keys.length > 0) options.onRemoved?.(keys);
+    }
+    return removed;
+  }
+
+  /** Every live record, read with the store's `all()`. @throws SessionStateError when the store has no `all()`. */
+  async *scan(now: number): AsyncIterable<ScannedSession> {
+    for (const [key, record] of await this.#all()) {
+      if (isLive(record, now)) yield { key, ...record };
+    }
+  }
+
+  /** The live records, counted by reading them all with `all()`. */
+  async count(now: number): Promise<number> {
+    return (await this.#all()).filter(([, record]) => isLive(record, now)).length;
+  }
+
+  /** Nothing to release: the express-session store belongs to the app. */
+  async close(): Promise<void> {}
+
+  async #get(key: string): Promise<StoredSession | undefined> {
+    return fromBlob(await this.#call('get', (cb) => this.#store.get(key, cb)));
+  }
+
+  #destroyNow(key: string): Promise<void> {
+    return this.#call('destroy', (cb) => this.#store.destroy(key, cb));
+  }
+
+  #destroyIfExpired(key: string, now: number): Promise<boolean> {
+    return this.#lock.run([key], async () => {
+      const record = await this.#get(key);
+      if (!record || record.expiresAt === null || record.expiresAt >= now) return false;
+      await this.#destroyNow(key);
+      return true;
+    });
+  }
+
+  async #all(): Promise<[string, StoredSession][]> {
+    const all = this.#store.all;
+    if (typeof all !== 'function') {
+      throw new SessionStateError(
+        'ConnectStore: the express-session store has no all(), so it cannot list sessions (scan, count, export, admin); use a store that implements all()',
+      );
+    }
+    const listed = await this.#call('all', (cb) => all.call(this.#store, cb));
+    const pairs: [string, unknown][] = Array.isArray(listed)
+      ? listed.map((s) => [String((s as { id?: unknown })?.id ?? ''), s])
+      : Object.entries((listed ?? {}) as Record<string, unknown>);
+    if (pairs.some(([key]) => key === '')) {
+      throw new SessionStateError('ConnectStore: the store’s all() returned sessions without their ids; cannot list');
+    }
+    return pairs.flatMap(([key, value]) => {
+      const record = fromBlob(value);
+      return record ? [[key, record] as [string, StoredSession]] : [];
+    });
+  }
+
+  #call<T>(operation: string, invoke: (cb: (error?: unknown, result?: T) => void) => unknown): Promise<T> {
+    return callStore(operation, this.#timeoutMs, invoke);
+  }
+}
+
+/** Two racing touches keep the later expiry (SPEC 30). */
+function laterExpiry(live: StoredSession | undefined, next: number | null): number | null {
+  if (live === undefined || next === null || live.expiresAt === null) return next;
+  return Math.max(live.expiresAt, next);
+}
