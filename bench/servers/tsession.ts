@@ -1,0 +1,37 @@
+/**
+ * tsession through `tsession/http`, on the store named by argv[2]: `memory`, `sqlite`
+ * (a file in bench/.tmp/) or `redis` (127.0.0.1:6379, its own prefix). Every store
+ * commit is counted, so the parent can check that read-only requests write nothing.
+ */
+import { CookieClientIdManager, SessionDataContainer, SessionManager } from 'tsession';
+import { withSessions } from 'tsession/http';
+import { openStore, type StoreKind } from '../lib/stores.js';
+import { countWrites, serve, text, unavailable } from './harness.js';
+
+const kind = (process.argv[2] ?? 'memory') as StoreKind;
+const opened = await openStore(kind, { sweepIntervalSeconds: 60 });
+if (typeof opened === 'string') unavailable(opened);
+const { store } = opened;
+countWrites(store, 'commit');
+
+const manager = new SessionManager({
+  clientIds: new CookieClientIdManager({ secret: 'bench-secret-bench-secret-bench-secret-0123' }),
+  container: new SessionDataContainer({ store }),
+});
+
+serve(
+  withSessions(manager, async (req, res) => {
+    if (req.url === '/read') {
+      const data = await req.session.get('bench');
+      return text(res, 200, String(data.get('n') ?? 0));
+    }
+    if (req.url === '/write') {
+      const data = await req.session.get('bench');
+      const n = ((data.get('n') as number | undefined) ?? 0) + 1;
+      data.set('n', n);
+      return text(res, 200, String(n));
+    }
+    text(res, 404, 'not found');
+  }),
+  () => opened.dispose(),
+);

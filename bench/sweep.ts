@@ -1,0 +1,124 @@
+/**
+ * Sweep time: 10k expired records among 10k stored vs among a large store (1M by
+ * default), for MemoryStore and, when it exists, SqliteStore. Run with `--expose-gc`:
+ *
+ *   node --expose-gc --conditions=source --import tsx bench/sweep.ts [--large 1000000] [--expired 10000]
+ *        [--reps 5] [--fill-budget 180] [--stores memory,sqlite] [--json]
+ *
+ * Stores are filled directly through `store.commit` on an injected `now`. The large
+ * store's live records are written once; each repetition then adds `expired` records
+ * that have already expired and times `store.sweep(now)`. A fill slower than
+ * `--fill-budget` seconds stops early, and the size actually reached is reported.
+ */
+import type { SessionDelta, SessionStore } from 'tsession';
+import { emit, numberFlag } from './lib/args.js';
+import { max, median, min } from './lib/stats.js';
+import { openStore, type StoreKind } from './lib/stores.js';
+
+/** One store size's sweep timings. */
+export interface SweepMeasurement {
+  store: StoreKind;
+  /** Records stored when the sweep ran, expired ones included. */
+  stored: number;
+  expired: number;
+  medianMs: number;
+  minMs: number;
+  maxMs: number;
+  /** Seconds it took to write the live records. */
+  fillSeconds: number;
+  /** Set when the fill stopped at its time budget below the requested size. */
+  note?: string;
+}
+
+/** What this script reports: per store, the small and the large case and their ratio. */
+export interface SweepResult {
+  measurements: SweepMeasurement[];
+  skipped: Record<string, string>;
+}
+
+const T0 = 1_700_000_000;
+const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
+
+function delta(expiresAt: number): SessionDelta {
+  return { create: true, touch: { lastAccess: T0, expiresAt }, writes: [{ pkg: 'bench', key: 'n', value: '1' }] };
+}
+
+/** Writes up to `count` live records (expiring 1-2 h after T0, spread over many slices); stops at the budget. */
+async function fillLive(store: SessionStore, count: number, budgetSeconds: number): Promise<number> {
+  const deadline = performance.now() + budgetSeconds * 1000;
+  for (let i = 0; i < count; i++) {
+    await store.commit(`live-${i}`, delta(T0 + 3600 + (i % 3600)), T0);
+    if (i % 10_000 === 9_999 && performance.now() > deadline) return i + 1;
+  }
+  return count;
+}
+
+async function measure(
+  kind: StoreKind,
+  stored: number,
+  expired: number,
+  reps: number,
+  budgetSeconds: number,
+): Promise<SweepMeasurement | string> {
+  const opened = await openStore(kind, { maxSessions: stored + expired + 1 });
+  if (typeof opened === 'string') return opened;
+  const { store } = opened;
+  try {
+    const fillStart = performance.now();
+    const wantedLive = stored - expired;
+    const live = await fillLive(store, wantedLive, budgetSeconds);
+    const fillSeconds = (performance.now() - fillStart) / 1000;
+    const times: number[] = [];
+    for (let rep = 0; rep < reps; rep++) {
+      for (let i = 0; i < expired; i++) await store.commit(`expired-${rep}-${i}`, delta(T0 + 10 + (i % 50)), T0);
+      gc();
+      const start = performance.now();
+      const removed = await store.sweep(T0 + 100 + rep);
+      times.push(performance.now() - start);
+      if (removed !== expired) throw new Error(`sweep removed ${removed} of ${expired} expired records (${kind})`);
+    }
+    const measurement: SweepMeasurement = {
+      store: kind,
+      stored: live + expired,
+      expired,
+      medianMs: median(times),
+      minMs: min(times),
+      maxMs: max(times),
+      fillSeconds,
+    };
+    if (live < wantedLive) {
+      measurement.note = `fill stopped at its ${budgetSeconds} s budget: ${live + expired} stored instead of ${stored}`;
+    }
+    return measurement;
+  } finally {
+    await opened.dispose();
+  }
+}
+
+const large = numberFlag('large', 1_000_000);
+const expired = numberFlag('expired', 10_000);
+const reps = numberFlag('reps', 5);
+const budget = numberFlag('fill-budget', 180);
+const storesAt = process.argv.indexOf('--stores');
+const kinds = (storesAt >= 0 ? (process.argv[storesAt + 1] ?? '') : 'memory,sqlite').split(',') as StoreKind[];
+
+const result: SweepResult = { measurements: [], skipped: {} };
+const lines: string[] = [];
+for (const kind of kinds) {
+  for (const stored of [expired, large]) {
+    const m = await measure(kind, stored, expired, reps, budget);
+    if (typeof m === 'string') {
+      result.skipped[kind] = m;
+      lines.push(`sweep ${kind}: skipped: ${m}`);
+      break;
+    }
+    result.measurements.push(m);
+    lines.push(
+      `sweep ${kind}: ${m.expired.toLocaleString('en-US')} expired among ${m.stored.toLocaleString('en-US')}: ` +
+        `median ${m.medianMs.toFixed(2)} ms (min ${m.minMs.toFixed(2)}, max ${m.maxMs.toFixed(2)}; fill ${m.fillSeconds.toFixed(1)} s)` +
+        (m.note ? ` [${m.note}]` : ''),
+    );
+    process.stderr.write(`${lines.at(-1)}\n`);
+  }
+}
+emit(result, '');
