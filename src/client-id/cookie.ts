@@ -75,6 +75,8 @@ export class CookieClientIdManager implements ClientIdManager {
   /** The cookie's full name, prefix included. */
   readonly cookieName: string;
   readonly refreshOnTouch: boolean;
+  /** True under `thirdParty`: the other party makes the ids, so an id new to the store is used as sent. */
+  readonly adoptsUnknownIds: boolean;
   readonly #signer: IdSigner | undefined;
   readonly #options: Required<Pick<CookieClientIdOptions, 'path' | 'httpOnly' | 'sameSite'>> & CookieClientIdOptions;
   readonly #conveyances: readonly CookieConveyance[];
@@ -89,6 +91,7 @@ export class CookieClientIdManager implements ClientIdManager {
     this.#conveyances = options.conveyances ?? ['cookie'];
     this.#clock = options.clock ?? systemClock;
     this.refreshOnTouch = (options.lifetime ?? 0) > 0 && !options.thirdParty;
+    this.adoptsUnknownIds = options.thirdParty === true;
   }
 
   read(request: SessionRequest): ClientIdReading | undefined {

@@ -42,6 +42,12 @@ export interface ClientIdManager {
   deliver(request: SessionRequest, id: string): HeaderEntry[];
   /** Headers that make the client forget its id (after `invalidate()`). */
   revoke(request: SessionRequest): HeaderEntry[];
+  /**
+   * True when an id the store does not know is used as sent instead of being replaced
+   * by a fresh one (SPEC 21): ids made by another party (`thirdParty`), which this
+   * manager can never issue. @default false
+   */
+  readonly adoptsUnknownIds?: boolean;
   /** True when a known id must be re-sent whenever its session's last-access time is written (cookie `lifetime` > 0). */
   readonly refreshOnTouch: boolean;
   /** Appends the id to a URL, for the `url` conveyance. Absent when the manager has none. */

@@ -244,13 +244,14 @@ export class Session {
   /**
    * The key to commit under. A request's own id is used only if the store knows it
    * (some container has a live record for it); otherwise a fresh id is issued, so an
-   * unknown id is never adopted (SPEC 21).
+   * unknown id is never adopted (SPEC 21), unless the id manager says its ids are
+   * made elsewhere (`thirdParty`), where a fresh id could not be issued.
    */
   async #keyFor(plans: readonly ContainerCommit[]): Promise<string | undefined> {
     if (plans.length === 0) return undefined;
     if (this.#issued) return this.#issued.key;
     const reading = this.#validReading();
-    if (reading && (await this.#isKnown())) return reading.key;
+    if (reading && (this.#context.clientIds.adoptsUnknownIds || (await this.#isKnown()))) return reading.key;
     this.#issued = this.#context.clientIds.issue(this.#request);
     return this.#issued.key;
   }
