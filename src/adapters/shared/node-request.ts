@@ -5,13 +5,21 @@ import type { SessionRequest } from '../../client-id/types.js';
 /** Whether to believe `X-Forwarded-Proto` from the peer: true, false, or a function of the request. */
 export type TrustProxy = boolean | ((request: IncomingMessage) => boolean);
 
-/** A {@link SessionRequest} over a node:http request. */
-export function nodeSessionRequest(req: IncomingMessage, trustProxy: TrustProxy = false): SessionRequest {
+/**
+ * A {@link SessionRequest} over a node:http request. `secure` defaults to the socket's
+ * TLS state or a trusted `X-Forwarded-Proto`; a framework passes its own judgement
+ * (e.g. Express's `req.secure`) instead.
+ */
+export function nodeSessionRequest(
+  req: IncomingMessage,
+  trustProxy: TrustProxy = false,
+  secure: () => boolean = () => isSecure(req, trustProxy),
+): SessionRequest {
   return {
     method: req.method ?? 'GET',
     url: req.url ?? '/',
     get secure() {
-      return isSecure(req, trustProxy);
+      return secure();
     },
     header(name) {
       const value = req.headers[name];

@@ -1,0 +1,73 @@
+/**
+ * A store for the adapter suite: the reference MemoryStore behind our own SessionStore
+ * interface, counting the calls that reach it, and able to act as a store that is down.
+ */
+import { StoreUnavailableError } from '../../../src/errors.js';
+import { MemoryStore } from '../../../src/stores/memory/index.js';
+import type {
+  CommitResult,
+  ScannedSession,
+  SessionDelta,
+  SessionStore,
+  StoreCapabilities,
+  StoredSession,
+  SweepOptions,
+} from '../../../src/stores/types.js';
+
+export class CountingStore implements SessionStore {
+  readonly inner = new MemoryStore({ sweepIntervalSeconds: 0 });
+  readonly capabilities: StoreCapabilities = this.inner.capabilities;
+  loads = 0;
+  commits = 0;
+  destroys = 0;
+  /** While true, every call fails with StoreUnavailableError, as a store that cannot be reached. */
+  down = false;
+
+  reset(): void {
+    this.loads = this.commits = this.destroys = 0;
+    this.down = false;
+  }
+
+  /** Calls that reached the store. */
+  get calls(): number {
+    return this.loads + this.commits + this.destroys;
+  }
+
+  #check(): void {
+    if (this.down) throw new StoreUnavailableError('the test store is down');
+  }
+
+  async load(key: string, now: number): Promise<StoredSession | undefined> {
+    this.loads++;
+    this.#check();
+    return this.inner.load(key, now);
+  }
+
+  async commit(key: string, delta: SessionDelta, now: number): Promise<CommitResult> {
+    this.commits++;
+    this.#check();
+    return this.inner.commit(key, delta, now);
+  }
+
+  async destroy(key: string): Promise<boolean> {
+    this.destroys++;
+    this.#check();
+    return this.inner.destroy(key);
+  }
+
+  sweep(now: number, options?: SweepOptions): Promise<number> {
+    return this.inner.sweep(now, options);
+  }
+
+  scan(now: number): AsyncIterable<ScannedSession> {
+    return this.inner.scan(now);
+  }
+
+  count(now: number): Promise<number> {
+    return this.inner.count(now);
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
