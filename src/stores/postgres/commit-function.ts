@@ -4,6 +4,12 @@ import type { PostgresNames } from './options.js';
 export const CONFLICT_STATE = 'TSCFL';
 /** SQLSTATE the commit function raises when a `reject` limit is reached. */
 export const LIMIT_STATE = 'TSLIM';
+/**
+ * How far past a limit the live records are counted. Over the limit by more (the limit
+ * was lowered), each creation under `evict` removes this many at most, catching up
+ * over the next creations.
+ */
+const LIMIT_SLACK = 64;
 
 /**
  * The server-side function that applies one delta atomically, in the one statement
@@ -62,9 +68,12 @@ BEGIN
 
   IF v_create AND v_limit IS NOT NULL THEN
     -- Creations under a limit take turns, so two of them cannot both see the last free place.
+    -- Counting stops a little past the limit: the cost is min(live, max) rows, not the table.
     PERFORM pg_advisory_xact_lock(${n.lockId});
     SELECT count(*) - (CASE WHEN v_replaces IS NULL THEN 0 ELSE 1 END) - (v_limit->>'max')::bigint + 1
-      INTO v_excess FROM ${n.sessions} s WHERE s.expires_at IS NULL OR s.expires_at >= p_now;
+      INTO v_excess FROM (
+        SELECT 1 FROM ${n.sessions} s WHERE s.expires_at IS NULL OR s.expires_at >= p_now
+        LIMIT (v_limit->>'max')::bigint + ${LIMIT_SLACK}) AS live;
     IF v_excess > 0 THEN
       IF v_limit->>'policy' = 'reject' THEN
         RAISE EXCEPTION USING ERRCODE = '${LIMIT_STATE}', MESSAGE = v_limit->>'max';

@@ -37,7 +37,7 @@ export function mapPostgresError(error: unknown, where: string): unknown {
   if (code === LIMIT_STATE) return new SessionLimitError(Number(message));
   if (isUnavailable(error)) {
     return new StoreUnavailableError(
-      `PostgresStore: the PostgreSQL server did not answer (${describe(error)}); check that it is running and reachable`,
+      `PostgresStore: the PostgreSQL server did not answer (${summarize(error)}); check that it is running and reachable`,
       { cause: error },
     );
   }
@@ -69,7 +69,7 @@ function isUnavailable(error: unknown): boolean {
   return typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code) ? UNAVAILABLE_MESSAGE.test(error.message) : false;
 }
 
-function describe(error: unknown): string {
+function summarize(error: unknown): string {
   const { code, message } = error as { code?: unknown; message?: unknown };
   const text = typeof message === 'string' && message !== '' ? message : 'no message';
   return typeof code === 'string' ? `${code}: ${text}` : text;

@@ -3,7 +3,13 @@ import { SessionConfigError } from '../../errors.js';
 
 /** Options of {@link PostgresStore}. Times are in seconds. */
 export interface PostgresStoreOptions {
-  /** A pool the app already has. The store never ends it; `close()` leaves it open. Give this or `connectionString`. */
+  /**
+   * A pool the app already has. The store never ends it; `close()` leaves it open. Give
+   * this or `connectionString`. The app should listen to the pool's `'error'` event (idle
+   * connections dropped by a restarting server raise it) and may set its
+   * `connectionTimeoutMillis` and `statement_timeout`; the store bounds each call with
+   * `query_timeout` and its commits' lock waits with `lock_timeout` either way.
+   */
   pool?: Pool;
   /** A connection string, e.g. `postgres://app@db:5432/app`; the store creates a pool of its own and ends it in `close()`. */
   connectionString?: string;

@@ -101,6 +101,7 @@ export class PostgresStore implements SessionStore {
     }
   }
 
+  /** One statement: the session row joined to its entries, expiry checked against `now`. */
   async load(key: string, now: number): Promise<StoredSession | undefined> {
     const { rows } = await this.#query<SessionRow & Partial<EntryRow>>(
       'load',
@@ -112,6 +113,13 @@ export class PostgresStore implements SessionStore {
     return sessionFromRows(rows);
   }
 
+  /**
+   * One statement, `SELECT <table>_commit(...)`: the server-side function locks the row,
+   * checks the delta and applies it in the statement's transaction. Throws
+   * `ConflictError` (every conflicting key at once) or `SessionLimitError`, having
+   * written nothing. A creation under a `limit` counts live records up to a little past
+   * the limit (cost: min(live, max) index entries), and such creations take turns.
+   */
   async commit(key: string, delta: SessionDelta, now: number): Promise<CommitResult> {
     const { rows } = await this.#query<{ evicted: string[] }>(
       'commit',
@@ -121,11 +129,13 @@ export class PostgresStore implements SessionStore {
     return { evicted: rows[0]?.evicted ?? [] };
   }
 
+  /** One `DELETE`; the entries go with it (cascade). A slower commit of this key then fails with `ConflictError('gone')`. */
   async destroy(key: string): Promise<boolean> {
     const { rowCount } = await this.#query('destroy', `DELETE FROM ${this.#names.sessions} WHERE key = $1`, [key]);
     return (rowCount ?? 0) > 0;
   }
 
+  /** Deletes expired records `sweepBatchSize` at a time, by the expiry index, skipping rows a commit holds. */
   async sweep(now: number, options: SweepOptions = {}): Promise<number> {
     const n = this.#names;
     let removed = 0;
@@ -144,19 +154,21 @@ export class PostgresStore implements SessionStore {
     }
   }
 
+  /** Live records with their entries, in key order, one statement per `scanPageSize` records. */
   async *scan(now: number): AsyncIterable<ScannedSession> {
     const n = this.#names;
-    let after: string | null = null;
+    let after: string | undefined;
     for (;;) {
+      // Keyset pagination on the primary key: each page is an index range scan, whatever the page number.
       const { rows }: { rows: (SessionRow & { key: string; entries: StoredEntry[] })[] } = await this.#query(
-        'scan',
+        after === undefined ? 'scan_first' : 'scan_next',
         `SELECT s.key, s.created_at, s.last_access, s.expires_at,
                 coalesce((SELECT json_agg(json_build_object('pkg', e.pkg, 'key', e.name, 'value', e.value, 'version', e.version))
                             FROM ${n.entries} e WHERE e.key = s.key), '[]') AS entries
            FROM ${n.sessions} s
-          WHERE ($1::text IS NULL OR s.key > $1) AND (s.expires_at IS NULL OR s.expires_at >= $2)
-          ORDER BY s.key LIMIT $3`,
-        [after, now, this.#scanPage],
+          WHERE (s.expires_at IS NULL OR s.expires_at >= $1) ${after === undefined ? '' : 'AND s.key > $3'}
+          ORDER BY s.key LIMIT $2`,
+        after === undefined ? [now, this.#scanPage] : [now, this.#scanPage, after],
       );
       for (const row of rows) {
         yield {
@@ -167,11 +179,13 @@ export class PostgresStore implements SessionStore {
           entries: row.entries,
         };
       }
-      if (rows.length < this.#scanPage) return;
-      after = rows[rows.length - 1]?.key ?? null;
+      const last = rows[rows.length - 1];
+      if (last === undefined || rows.length < this.#scanPage) return;
+      after = last.key;
     }
   }
 
+  /** Live records; costs a scan of them. */
   async count(now: number): Promise<number> {
     const { rows } = await this.#query<{ count: string }>(
       'count',
