@@ -101,7 +101,7 @@ describe('SPEC 10: header manager, url and form conveyances, idSource, isNew', (
   });
 
   it('SPEC 10: url and form conveyances are read in the configured priority order', async () => {
-    const { manager } = memoryManager({ cookie: { conveyances: ['url', 'form', 'cookie'] } });
+    const { manager, store } = memoryManager({ cookie: { conveyances: ['url', 'form', 'cookie'] } });
     const ids: string[] = [];
     for (const color of ['url', 'form', 'cookie']) {
       const s = manager.open(request({ method: 'POST' }));
@@ -121,13 +121,13 @@ describe('SPEC 10: header manager, url and form conveyances, idSource, isNew', (
     expect(await read({ cookie: all.cookie, form: { tsession: 'tampered' } })).toEqual(['cookie', 'cookie']);
 
     const cookieFirst = memoryManager({
-      store: manager.containers[0]?.store,
+      store,
       cookie: { conveyances: ['cookie', 'url'] },
     });
     const s = cookieFirst.manager.open(request({ url: all.url, cookie: all.cookie }));
     expect((await s.get('p')).get('from')).toBe('cookie');
     expect(s.idSource).toBe('cookie');
-    const onlyCookie = memoryManager({ store: manager.containers[0]?.store });
+    const onlyCookie = memoryManager({ store });
     const ignored = onlyCookie.manager.open(request({ url: all.url }));
     expect((await ignored.get('p')).get('from')).toBeUndefined();
     expect(() => new CookieClientIdManager({ secret: SECRET, conveyances: ['query' as never] })).toThrow(
