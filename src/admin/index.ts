@@ -1,0 +1,2 @@
+export { type AdminOptions, createAdminHandler } from './handler.js';
+export { escapeHtml } from './pages.js';
