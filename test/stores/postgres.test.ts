@@ -99,6 +99,18 @@ describe.skipIf(!available)('PostgresStore', () => {
         expect(rows).toEqual([{ value: '1' }]);
       });
 
+      it('runs concurrently from several connections without error', async () => {
+        const fresh = `${SCHEMA}_m`;
+        try {
+          const runs = ['a', 'b', 'a', 'b'].map((table) => migrate(pool, { schema: fresh, table }));
+          await Promise.all(runs);
+          const { rows } = await pool.query(`SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = $1`, [fresh]);
+          expect(rows).toEqual([{ n: 6 }]);
+        } finally {
+          await pool.query(`DROP SCHEMA IF EXISTS "${fresh}" CASCADE`);
+        }
+      });
+
       it('says to call migrate() when the schema is missing, and autoMigrate creates it once', async () => {
         const bare = new PostgresStore({ pool, schema: SCHEMA, table: 'never_migrated' });
         await expect(bare.load('a', NOW)).rejects.toThrow(SessionStateError);
@@ -279,6 +291,21 @@ describe.skipIf(!available)('PostgresStore', () => {
         expect(await store.load('d', NOW)).toBeUndefined();
         expect(await limited('d', 'evict')).toEqual({ evicted: ['a'] });
         expect(await store.count(NOW)).toBe(3);
+        // More live records than a lowered limit: the creation evicts down to it, oldest first.
+        const lowered = await store.commit(
+          'f',
+          {
+            create: true,
+            touch: { lastAccess: NOW, expiresAt: NOW + 500 },
+            writes: [],
+            limit: { max: 1, policy: 'evict' },
+          },
+          NOW,
+        );
+        expect([...lowered.evicted].sort()).toEqual(['b', 'c', 'd']);
+        expect(await store.count(NOW)).toBe(1);
+        await store.destroy('f');
+        for (const key of ['b', 'c', 'd']) await create(key, [], NOW + 100 + key.charCodeAt(0) - 97);
         // Expired records do not count.
         expect(await limited('e', 'reject').catch((e: unknown) => e)).toBeInstanceOf(SessionLimitError);
         expect(

@@ -24,7 +24,7 @@ export async function migrate(pool: Pick<Pool, 'query'>, options: PostgresSchema
   const n = resolveNames('migrate', options);
   // One simple-protocol query: its statements run as one implicit transaction.
   await pool.query(`
-SELECT pg_advisory_xact_lock(${n.lockId});
+SELECT pg_advisory_xact_lock(${n.migrateLockId});
 CREATE SCHEMA IF NOT EXISTS ${n.schema};
 CREATE TABLE IF NOT EXISTS ${n.meta} (name text PRIMARY KEY, value text NOT NULL);
 DO $check$ BEGIN

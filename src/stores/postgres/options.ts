@@ -51,8 +51,10 @@ export interface PostgresNames {
   readonly expiresIndex: string;
   /** A short tag unique to (schema, table), for prepared statement names and the advisory lock. */
   readonly tag: string;
-  /** A 32-bit number unique-ish to (schema, table), the key of the store's advisory locks. */
+  /** A 32-bit number unique-ish to (schema, table), the key of the advisory lock creations under a limit take. */
   readonly lockId: number;
+  /** A 32-bit number unique-ish to the schema, the key of the advisory lock `migrate` takes. */
+  readonly migrateLockId: number;
 }
 
 /** Options of {@link migrate}: where the objects live. */
@@ -91,6 +93,7 @@ export function resolveNames(owner: string, options: PostgresSchemaOptions): Pos
     expiresIndex: q(`${table}_sessions_expires_at`),
     tag: hash.toString(36),
     lockId: hash | 0,
+    migrateLockId: fnv1a(`migrate:${schema}`) | 0,
   };
 }
 
