@@ -1,0 +1,157 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jsonCodec, type SessionStore } from '../../src/index.js';
+import { SqliteStore } from '../../src/stores/sqlite/index.js';
+import { POSTGRES_URL, REDIS_URL, serviceAvailable, uniquePrefix } from '../support/services.js';
+
+const run = promisify(execFile);
+const ROOT = new URL('../..', import.meta.url).pathname;
+
+/** Runs the real `tsession` program; resolves its output and exit code. */
+async function tsession(args: string[], input?: string): Promise<{ stdout: string; stderr: string; code: number }> {
+  const child = run(process.execPath, ['--conditions=source', '--import', 'tsx', 'src/cli/bin.ts', ...args], {
+    cwd: ROOT,
+    env: { ...process.env, TSESSION_STORE: '' },
+  });
+  if (input !== undefined) {
+    child.child.stdin?.end(input);
+  } else {
+    child.child.stdin?.end();
+  }
+  try {
+    const { stdout, stderr } = await child;
+    return { stdout, stderr, code: 0 };
+  } catch (error) {
+    const e = error as { stdout: string; stderr: string; code: number };
+    return { stdout: e.stdout, stderr: e.stderr, code: e.code };
+  }
+}
+
+const NOW = Date.now() / 1000;
+const VALUES = {
+  when: new Date(86_400_000),
+  tags: new Set(['a', 'b']),
+  big: 2n ** 70n,
+  nested: { m: new Map([[1, -0]]) },
+};
+
+async function fill(store: SessionStore, count: number) {
+  for (let i = 0; i < count; i++) {
+    await store.commit(
+      `key${String(i).padStart(4, '0')}aaaaaaaaaaaaaaaaaaa`.slice(0, 24),
+      {
+        create: true,
+        touch: { lastAccess: NOW, expiresAt: NOW + 3600 },
+        writes: Object.entries(VALUES).map(([k, v]) => ({
+          pkg: `pkg.${i % 3}`,
+          key: k,
+          value: jsonCodec.encode(v, ['p', k]),
+        })),
+      },
+      NOW,
+    );
+  }
+}
+
+describe('the tsession CLI', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsession-cli-'));
+  const sqliteUrl = `sqlite:${join(dir, 'source.db')}`;
+
+  beforeAll(async () => {
+    const store = new SqliteStore({ path: join(dir, 'source.db') });
+    await fill(store, 30);
+    await store.close();
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('lists, shows, counts and deletes sessions in SQLite', async () => {
+    const list = await tsession(['--store', sqliteUrl, 'list', '--limit', '5']);
+    expect(list.code).toBe(0);
+    expect(list.stdout.trim().split('\n')).toHaveLength(5);
+
+    const show = await tsession(['--store', sqliteUrl, 'show', 'key0001aaaaaaaaaaaaaaaaa', '--json']);
+    expect(show.code).toBe(0);
+    expect(JSON.parse(show.stdout).packages['pkg.1']).toHaveProperty('when');
+
+    const stats = await tsession(['--store', sqliteUrl, '--json', 'stats']);
+    expect(JSON.parse(stats.stdout)).toMatchObject({ live: 30, packages: { 'pkg.0': { sessions: 10, keys: 40 } } });
+
+    expect((await tsession(['--store', sqliteUrl, 'delete', 'key0029aaaaaaaaaaaaaaaaa'])).code).toBe(0);
+    const again = await tsession(['--store', sqliteUrl, 'show', 'key0029aaaaaaaaaaaaaaaaa']);
+    expect(again.code).toBe(4);
+    expect(again.stderr).toContain('no live session');
+  });
+
+  it('exits 2 with help on a usage error, and 0 for --help', async () => {
+    const bad = await tsession(['--store', 'nosuch:x', 'list']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('unknown store URL');
+    const help = await tsession(['export', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('--out');
+  });
+
+  it('reports a corrupted import file by line, and aborts under --strict', async () => {
+    const file = join(dir, 'bad.jsonl');
+    await tsession(['--store', sqliteUrl, 'export', '--out', file]);
+    const lines = readFileSync(file, 'utf8').trim().split('\n');
+    writeFileSync(file, [lines[0], '{"v":1,', lines[1]].join('\n'));
+    const target = `sqlite:${join(dir, 'bad-target.db')}`;
+    const result = await tsession(['--store', target, 'import', file]);
+    expect(result.code).toBe(5);
+    expect(result.stderr).toContain('line 2: not valid JSON');
+    expect(result.stdout).toContain('imported 2');
+    const strict = await tsession(['--store', `sqlite:${join(dir, 'strict.db')}`, 'import', '--strict', file]);
+    expect(strict.code).toBe(5);
+    expect(strict.stderr).toContain('line 2');
+  });
+
+  it('exports from SQLite and imports into Redis and PostgreSQL identically', async () => {
+    const targets: string[] = [];
+    if (await serviceAvailable('redis')) targets.push(`${REDIS_URL}?prefix=${uniquePrefix('cli')}:`);
+    const schema = uniquePrefix('cli');
+    if (await serviceAvailable('postgres')) targets.push(`${POSTGRES_URL}?schema=${schema}`);
+    const file = join(dir, 'all.jsonl');
+    expect((await tsession(['--store', sqliteUrl, 'export', '--out', file])).code).toBe(0);
+    const exported = readFileSync(file, 'utf8').trim().split('\n').sort();
+    for (const target of targets) {
+      try {
+        expect((await tsession(['--store', target, 'migrate'])).code).toBe(0);
+        const imported = await tsession(['--store', target, '--json', 'import', file]);
+        expect(JSON.parse(imported.stdout)).toMatchObject({ imported: exported.length, problems: [] });
+        const back = await tsession(['--store', target, 'export']);
+        const withoutCreated = (line: string) => ({
+          ...JSON.parse(line),
+          createdAt: 0,
+          entries: JSON.parse(line).entries.sort((a: { key: string }, b: { key: string }) =>
+            a.key.localeCompare(b.key),
+          ),
+        });
+        expect(back.stdout.trim().split('\n').sort().map(withoutCreated)).toEqual(exported.map(withoutCreated));
+      } finally {
+        await cleanup(target, schema);
+      }
+    }
+  });
+});
+
+async function cleanup(target: string, schema: string): Promise<void> {
+  if (target.startsWith('postgres')) {
+    const { default: pg } = await import('pg');
+    const client = new pg.Client({ connectionString: POSTGRES_URL });
+    await client.connect();
+    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await client.end();
+  } else {
+    const { Redis } = await import('ioredis');
+    const redis = new Redis(REDIS_URL);
+    const prefix = new URL(target).searchParams.get('prefix') ?? '';
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length > 0) await redis.del(...keys);
+    redis.disconnect();
+  }
+}
