@@ -28,7 +28,7 @@ export interface SessionPackages {}
 
 /** The data shape of a package id: from {@link SessionPackages}, else any string-keyed record. */
 export type PackageShape<P extends string> = P extends keyof SessionPackages
-  ? SessionPackages[P] & object
+  ? Extract<SessionPackages[P], object>
   : Record<string, unknown>;
 
 /** What a {@link Session} needs from its manager. */
