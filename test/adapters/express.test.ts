@@ -1,0 +1,84 @@
+import { createServer } from 'node:http';
+import express, { type RequestHandler } from 'express';
+import { describe, expect, it } from 'vitest';
+import { retryOnConflict, sessions } from '../../src/adapters/express/index.js';
+import { SessionConfigError } from '../../src/errors.js';
+import { memoryManager } from '../helpers.js';
+import { adapterSuite } from './suite.js';
+import { Browser } from './support/browser.js';
+import { listen, renderNode } from './support/node.js';
+
+adapterSuite(
+  'tsession/express',
+  async (manager, routes, { trustProxy }) => {
+    const app = express();
+    if (trustProxy) app.set('trust proxy', true);
+    app.use(sessions(manager));
+    for (const route of routes) {
+      const handler: RequestHandler = async (req, res) => renderNode(res, await route.run(req.tsession));
+      const method = route.method === 'GET' ? 'get' : 'post';
+      app[method](route.path, route.retry ? retryOnConflict(handler) : handler);
+    }
+    // Quiet error handler: answers with the error's status, as Express's default does.
+    app.use(((error, _req, res, _next) => {
+      res.status((error as { status?: number }).status ?? 500).send('error');
+    }) as express.ErrorRequestHandler);
+    return listen(createServer(app));
+  },
+  { retry: true },
+);
+
+describe('tsession/express specifics', () => {
+  it('pathFromMount gives the cookie the mount path', async () => {
+    const { manager } = memoryManager();
+    const app = express();
+    const shop = express.Router();
+    shop.use(sessions(manager, { pathFromMount: true }));
+    shop.get('/visit', async (req, res) => {
+      (await req.tsession.get('shop.visits')).set('n', 1);
+      res.send('ok');
+    });
+    app.use('/shop', shop);
+    const server = await listen(createServer(app));
+    try {
+      const answer = await new Browser(server.url).get('/shop/visit');
+      expect(answer.setCookies[0]?.attributes.get('path')).toBe('/shop');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("without a handler, Express's default error handler answers a conflict with 409", async () => {
+    const { manager } = memoryManager();
+    const app = express();
+    app.use(sessions(manager));
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let arrived = 0;
+    app.get('/inc', async (req, res) => {
+      const data = await req.tsession.get('c');
+      const n = ((data.get('n') as number | undefined) ?? 0) + 1;
+      if (req.query.wait !== undefined) {
+        arrived++;
+        await gate;
+      }
+      data.set('n', n);
+      res.send(String(n));
+    });
+    const server = await listen(createServer(app));
+    try {
+      const browser = new Browser(server.url);
+      await browser.get('/inc');
+      const both = Promise.all([browser.get('/inc?wait'), browser.get('/inc?wait')]);
+      while (arrived < 2) await new Promise((r) => setTimeout(r, 5));
+      release();
+      expect((await both).map((a) => a.status).sort()).toEqual([200, 409]);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('retryOnConflict validates attempts', () => {
+    expect(() => retryOnConflict(() => {}, { attempts: 0 })).toThrow(SessionConfigError);
+  });
+});
