@@ -1,4 +1,4 @@
-import type { SessionDataContainer } from '../container/container.js';
+import { SessionDataContainer } from '../container/container.js';
 import { SessionConfigError } from '../errors.js';
 import type { SessionManager } from '../session/manager.js';
 import type { ScannedSession } from '../stores/types.js';
@@ -14,7 +14,7 @@ export interface AdminOptions {
   authorize: (request: Request) => boolean | Promise<boolean>;
   /** The path the handler is mounted at, e.g. `/admin/`. @default '/' */
   basePath?: string;
-  /** The container to inspect. @default the manager's default container */
+  /** The container to inspect. @default the container passed, or the manager's default container */
   container?: SessionDataContainer;
   /** Sessions per list page. @default 50 */
   pageSize?: number;
@@ -48,7 +48,7 @@ const DONE_MESSAGES: Record<string, (n: string) => string> = {
  * ```
  */
 export function createAdminHandler(
-  manager: SessionManager,
+  source: SessionManager | SessionDataContainer,
   options: AdminOptions,
 ): (request: Request) => Promise<Response> {
   if (typeof options?.authorize !== 'function') {
@@ -57,7 +57,9 @@ export function createAdminHandler(
     );
   }
   const base = normalizeBase(options.basePath ?? '/');
-  const container = options.container ?? (manager.containers[0] as SessionDataContainer);
+  const container =
+    options.container ??
+    (source instanceof SessionDataContainer ? source : (source.containers[0] as SessionDataContainer));
   const pageSize = options.pageSize ?? 50;
   const csrf = new CsrfGuard(base);
   const history = new History();

@@ -7,6 +7,7 @@ import { exportLine } from '../transfer/export.js';
 import { ImportLineError, importSessions } from '../transfer/import.js';
 import { sessionJson, sessionText, storeStats, summaryLine } from './inspect.js';
 import { progress } from './progress.js';
+import { serveAdmin } from './serve.js';
 import { type OpenedStore, openStore } from './store-url.js';
 
 /** What the exit code says; scripts can rely on these. */
@@ -175,6 +176,22 @@ export function createProgram(): Command {
         );
       }),
     );
+
+  program
+    .command('serve')
+    .description('serve the admin page for the store (HTTP basic auth, user "admin")')
+    .option('-p, --port <port>', 'port to listen on', parseCount, 8080)
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .addOption(
+      new Option('--password <password>', 'the admin password (default: a random one, printed)').env(
+        'TSESSION_ADMIN_PASSWORD',
+      ),
+    )
+    .action(async function serve(this: Command, options: { port: number; host: string; password?: string }) {
+      const { store } = await openStore(this.optsWithGlobals<GlobalOptions>().store);
+      const admin = await serveAdmin(store, options);
+      console.log(`tsession admin on ${admin.url} (user "admin", password ${admin.passwordShown})`);
+    });
 
   return program;
 }
