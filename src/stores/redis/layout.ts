@@ -1,0 +1,101 @@
+/**
+ * How a session is laid out in Redis: ONE hash per client key, named
+ * `<prefix>{<clientKey>}`. The braces are a Cluster hash tag, so every field of a
+ * session lives in one hash slot and one Lua script can change it atomically.
+ *
+ * Fields of the hash:
+ * - `m`: the record's metadata, `1:<createdAt>:<lastAccess>:<expiresAt>` (seconds as
+ *   JavaScript prints them; `expiresAt` empty for "never"). The leading `1` is the
+ *   format version, so a later layout can be told apart.
+ * - `e:<pkg>\0<key>`: one field per entry, `<version>:<value>`. `\0` cannot occur in a
+ *   package id or key, and the `e:` prefix keeps entries apart from metadata.
+ *
+ * @module
+ */
+import { entryId } from '../apply-delta.js';
+import type { ScannedSession, StoredEntry, StoredSession } from '../types.js';
+
+/** The hash field holding the record's metadata. */
+export const META_FIELD = 'm';
+/** The prefix of every entry field. */
+export const ENTRY_PREFIX = 'e:';
+/** The current format version, first in the metadata field. */
+export const FORMAT_VERSION = '1';
+
+/** The Redis key of a client's hash. */
+export function redisKey(prefix: string, clientKey: string): string {
+  return `${prefix}{${clientKey}}`;
+}
+
+/** The client key inside a Redis key made by {@link redisKey}, or undefined for a foreign key. */
+export function clientKeyOf(prefix: string, key: string): string | undefined {
+  if (!key.startsWith(`${prefix}{`) || !key.endsWith('}')) return undefined;
+  return key.slice(prefix.length + 1, -1);
+}
+
+/** A SCAN MATCH pattern for every key of the store, with the prefix's glob characters escaped. */
+export function matchPattern(prefix: string): string {
+  return `${prefix.replace(/[*?[\]\\]/g, '\\$&')}{*}`;
+}
+
+/** The hash field of one entry. */
+export function entryField(pkg: string, key: string): string {
+  return ENTRY_PREFIX + entryId(pkg, key);
+}
+
+/** The metadata field's value. */
+export function encodeMeta(createdAt: number, lastAccess: number, expiresAt: number | null): string {
+  return `${FORMAT_VERSION}:${createdAt}:${lastAccess}:${expiresAt ?? ''}`;
+}
+
+/** Parsed metadata, or undefined when the field is missing or of a format this version does not know. */
+export function decodeMeta(meta: string | undefined): Omit<StoredSession, 'entries'> | undefined {
+  const parts = meta?.split(':');
+  if (parts?.length !== 4 || parts[0] !== FORMAT_VERSION) return undefined;
+  const [, createdAt, lastAccess, expiresAt] = parts as [string, string, string, string];
+  return {
+    createdAt: Number(createdAt),
+    lastAccess: Number(lastAccess),
+    expiresAt: expiresAt === '' ? null : Number(expiresAt),
+  };
+}
+
+/** True when a record with this expiry is alive at `now` (alive at `now == expiresAt`). */
+export function isLive(expiresAt: number | null, now: number): boolean {
+  return expiresAt === null || now <= expiresAt;
+}
+
+/**
+ * The live record in an HGETALL reply, or undefined when the hash is empty, its
+ * metadata unreadable, or it has expired at `now`.
+ */
+export function decodeRecord(hash: Record<string, string>, now: number): StoredSession | undefined {
+  const meta = decodeMeta(hash[META_FIELD]);
+  if (meta === undefined || !isLive(meta.expiresAt, now)) return undefined;
+  const entries: StoredEntry[] = [];
+  for (const [field, raw] of Object.entries(hash)) {
+    if (!field.startsWith(ENTRY_PREFIX)) continue;
+    const nul = field.indexOf('\0', ENTRY_PREFIX.length);
+    const colon = raw.indexOf(':');
+    if (nul < 0 || colon < 0) continue;
+    entries.push({
+      pkg: field.slice(ENTRY_PREFIX.length, nul),
+      key: field.slice(nul + 1),
+      version: Number(raw.slice(0, colon)),
+      value: raw.slice(colon + 1),
+    });
+  }
+  return { ...meta, entries };
+}
+
+/** A scanned record with its client key, or undefined when it is not live. */
+export function decodeScanned(
+  prefix: string,
+  key: string,
+  hash: Record<string, string>,
+  now: number,
+): ScannedSession | undefined {
+  const clientKey = clientKeyOf(prefix, key);
+  const record = clientKey === undefined ? undefined : decodeRecord(hash, now);
+  return record && clientKey !== undefined ? { key: clientKey, ...record } : undefined;
+}

@@ -1,0 +1,267 @@
+import type { Cluster, Redis } from 'ioredis';
+import { ConflictError, SessionStateError, StoreUnavailableError } from '../../errors.js';
+import type {
+  CommitResult,
+  ScannedSession,
+  SessionDelta,
+  SessionStore,
+  StoreCapabilities,
+  StoredSession,
+  SweepOptions,
+} from '../types.js';
+import { withTimeout } from './errors.js';
+import {
+  clientKeyOf,
+  decodeMeta,
+  decodeRecord,
+  decodeScanned,
+  entryField,
+  META_FIELD,
+  matchPattern,
+  redisKey,
+} from './layout.js';
+import { dataNodes, pipelined, scanKeys } from './node-scan.js';
+import { createClient, type RedisStoreOptions, type ResolvedRedisOptions, resolveOptions } from './options.js';
+import { COMMIT_COMMAND, COMMIT_LUA, RETIRE_LUA, SWEEP_LUA } from './scripts.js';
+
+const RETIRE_COMMAND = 'tsessionRetireV1';
+type Reply = (string | number)[];
+type Scripted = Record<string, (...args: (string | number)[]) => Promise<unknown>>;
+
+/**
+ * Keeps sessions in Redis, standalone or Cluster, for apps on several processes or
+ * machines. One hash per client, `<prefix>{<clientKey>}` (a hash tag, so a session is
+ * always in one Cluster slot), with a metadata field and one field per entry holding its
+ * version and value (see `layout.ts`).
+ *
+ * - `load` is one round trip (HGETALL); an expired record reads as missing at once.
+ * - `commit` is one round trip: a Lua script (EVALSHA) checks create/exists/gone and every
+ *   expected version, then applies clear, writes, deletes and touch, or nothing at all.
+ * - Redis reclaims expired sessions itself: the key's TTL is set from `expiresAt` on every
+ *   commit that moves it (relative to the commit's `now`, plus `ttlGraceSeconds`).
+ * - `destroy` is a DEL, and final: a later non-creating commit fails with `ConflictError('gone')`.
+ * - A down or slow server fails every call with `StoreUnavailableError` within
+ *   `commandTimeoutSeconds`; the client reconnects by itself when the server returns.
+ *
+ * Regenerate (`replaces`) is atomic on standalone Redis: the old record is checked and
+ * deleted in the commit's script. On Cluster the two keys live in different slots, so it
+ * takes two steps: the new record is created first, then the old one is deleted if it is
+ * still live; if it is not (a concurrent logout), the new record is deleted again and the
+ * commit fails with `ConflictError('gone')`. No one else can know the new key before the
+ * response goes out, so the new record is never seen half-made. If the process dies or
+ * Redis fails between the steps, both records exist until the old one is invalidated or
+ * expires: data is never lost, but the old id stays valid that long
+ * (`capabilities.atomicRegenerate` is false on Cluster).
+ *
+ * No `limit`: counting live sessions in Redis costs a SCAN of every key (O(n)).
+ *
+ * @example
+ * ```ts
+ * const store = new RedisStore({ url: 'redis://127.0.0.1:6379', prefix: 'myapp:sess:' });
+ * const container = new SessionDataContainer({ store, timeout: 1800 });
+ * ```
+ */
+export class RedisStore implements SessionStore {
+  readonly capabilities: StoreCapabilities;
+  /** The client the store talks through (the app's own, or one it created from `url`). */
+  readonly client: Redis | Cluster;
+  readonly #owned: boolean;
+  readonly #options: ResolvedRedisOptions;
+  #readyWait: Promise<void> | undefined;
+  /** The last connection error of a client the store owns: the cause of failing fast while it is down. */
+  #lastError: unknown;
+
+  /** @throws SessionConfigError when neither or both of `client` and `url` are given, or an option is invalid. */
+  constructor(options: RedisStoreOptions) {
+    this.#options = resolveOptions(options);
+    this.#owned = options.client === undefined;
+    this.client = options.client ?? createClient(options.url as string, this.#options.timeoutMs);
+    // Errors reach callers as StoreUnavailableError; without a listener ioredis would log each reconnect attempt.
+    if (this.#owned) this.client.on('error', (error) => (this.#lastError = error));
+    this.client.defineCommand(COMMIT_COMMAND, { lua: COMMIT_LUA });
+    this.client.defineCommand(RETIRE_COMMAND, { lua: RETIRE_LUA, numberOfKeys: 1 });
+    this.capabilities = {
+      limit: false,
+      atomicRegenerate: !this.client.isCluster,
+      perKeyVersions: true,
+      selfExpiring: true,
+    };
+  }
+
+  async load(key: string, now: number): Promise<StoredSession | undefined> {
+    const hash = await this.#call(() => this.client.hgetall(this.#key(key)));
+    return decodeRecord(hash, now);
+  }
+
+  async commit(key: string, delta: SessionDelta, now: number): Promise<CommitResult> {
+    if (delta.create && delta.touch === undefined) {
+      throw new SessionStateError('RedisStore: a commit that creates a record needs a `touch`');
+    }
+    if (delta.limit !== undefined) {
+      throw new SessionStateError('RedisStore: cannot enforce a `limit` (capabilities.limit is false)');
+    }
+    const twoStep = delta.replaces !== undefined && this.client.isCluster;
+    const keys = [this.#key(key)];
+    if (delta.replaces !== undefined && !twoStep) keys.push(this.#key(delta.replaces));
+    const args = commitArgs(delta, now, this.#options.graceMs);
+    const reply = (await this.#call(() => this.#scripted(COMMIT_COMMAND)(keys.length, ...keys, ...args))) as Reply;
+    if (reply[0] !== 'ok') throw conflictOf(reply, delta);
+    if (twoStep) await this.#retire(key, delta.replaces as string, now);
+    return { evicted: [] };
+  }
+
+  async destroy(key: string): Promise<boolean> {
+    return (await this.#call(() => this.client.del(this.#key(key)))) > 0;
+  }
+
+  /**
+   * Redis deletes expired records by itself (their key TTL), so a sweep is rarely needed.
+   * It removes the records whose metadata says they expired but whose TTL has not fired
+   * yet (within `ttlGraceSeconds`), and reports them to `onRemoved` (so `onEnd` hooks
+   * fire for them; records Redis reclaimed itself are not reported). It SCANs every key
+   * of the store on every master node: O(all records), one HGET pipeline per 500 keys,
+   * and a guarded delete only for the expired ones.
+   */
+  async sweep(now: number, options: SweepOptions = {}): Promise<number> {
+    await this.#call(async () => {});
+    const { prefix, timeoutMs } = this.#options;
+    let removed = 0;
+    for (const node of dataNodes(this.client)) {
+      const sha = await withTimeout(() => node.script('LOAD', SWEEP_LUA) as Promise<string>, timeoutMs);
+      for await (const keys of scanKeys(node, matchPattern(prefix), timeoutMs)) {
+        const metas = await pipelined<string | null>(node, keys, (p, k) => p.hget(k, META_FIELD), timeoutMs);
+        const expired = keys.filter((_, i) => {
+          const meta = decodeMeta(metas[i] ?? undefined);
+          return meta?.expiresAt != null && meta.expiresAt < now;
+        });
+        if (expired.length === 0) continue;
+        const done = await pipelined<number>(node, expired, (p, k) => p.evalsha(sha, 1, k, now), timeoutMs);
+        const batch = expired.filter((_, i) => done[i] === 1).map((k) => clientKeyOf(prefix, k) as string);
+        removed += batch.length;
+        if (batch.length > 0) options.onRemoved?.(batch);
+      }
+    }
+    return removed;
+  }
+
+  /** Every live record, SCANned (`COUNT 500`) on every master node and read by pipelined HGETALLs. */
+  async *scan(now: number): AsyncIterable<ScannedSession> {
+    await this.#call(async () => {});
+    const { prefix, timeoutMs } = this.#options;
+    const seen = new Set<string>(); // SCAN may return a key more than once
+    for (const node of dataNodes(this.client)) {
+      for await (const keys of scanKeys(node, matchPattern(prefix), timeoutMs)) {
+        const fresh = keys.filter((k) => !seen.has(k));
+        const hashes = await pipelined<Record<string, string>>(node, fresh, (p, k) => p.hgetall(k), timeoutMs);
+        for (const [i, k] of fresh.entries()) {
+          seen.add(k);
+          const record = decodeScanned(prefix, k, hashes[i] ?? {}, now);
+          if (record) yield record;
+        }
+      }
+    }
+  }
+
+  /** Quits the client the store created from `url`; a client the app passed in stays open. */
+  async close(): Promise<void> {
+    if (!this.#owned || this.client.status === 'end') return;
+    try {
+      await withTimeout(() => this.client.quit(), this.#options.timeoutMs);
+    } catch {
+      this.client.disconnect();
+    }
+  }
+
+  /** Cluster's second step of a regenerate: delete the old record, or undo the new one if the old was gone. */
+  async #retire(key: string, replaced: string, now: number): Promise<void> {
+    let retired: unknown;
+    try {
+      retired = await this.#call(() => this.#scripted(RETIRE_COMMAND)(this.#key(replaced), now));
+    } catch (error) {
+      await this.destroy(key).catch(() => {});
+      throw error;
+    }
+    if (retired !== 1) {
+      await this.destroy(key);
+      throw new ConflictError('gone');
+    }
+  }
+
+  /** Runs one call within the timeout, first waiting (inside the same bound) for a connection being made. */
+  #call<T>(task: () => Promise<T>): Promise<T> {
+    return withTimeout(async () => {
+      await this.#ready();
+      return task();
+    }, this.#options.timeoutMs);
+  }
+
+  /**
+   * Resolves once the client is connected. A client that lost its server fails at once
+   * (it is backing off between reconnects); one still connecting is waited for.
+   */
+  #ready(): Promise<void> {
+    const { client } = this;
+    switch (client.status) {
+      case 'ready':
+        return Promise.resolve();
+      case 'end':
+        return Promise.reject(new StoreUnavailableError('RedisStore: the store was closed'));
+      case 'reconnecting':
+      case 'close':
+        return Promise.reject(
+          new StoreUnavailableError(
+            `RedisStore: the connection to Redis is down (${client.status}, reconnecting by itself); check that the server is running and reachable`,
+            { cause: this.#lastError ?? new Error(`ioredis client status: ${client.status}`) },
+          ),
+        );
+      case 'wait':
+        client.connect().catch(() => {});
+    }
+    this.#readyWait ??= new Promise<void>((resolve) => {
+      client.once('ready', () => {
+        this.#readyWait = undefined;
+        resolve();
+      });
+    });
+    return this.#readyWait;
+  }
+
+  #key(clientKey: string): string {
+    return redisKey(this.#options.prefix, clientKey);
+  }
+
+  #scripted(name: string): (...args: (string | number)[]) => Promise<unknown> {
+    const command = (this.client as unknown as Scripted)[name] as Scripted[string];
+    return command.bind(this.client);
+  }
+}
+
+/** The commit script's ARGV for a delta (see `COMMIT_LUA`). */
+function commitArgs(delta: SessionDelta, now: number, graceMs: number): string[] {
+  const { touch } = delta;
+  const expiresAt = touch?.expiresAt ?? null;
+  const ttl = expiresAt === null ? '' : String(Math.max(1, Math.ceil((expiresAt - now) * 1000 + graceMs)));
+  const args = [
+    String(now),
+    delta.create ? '1' : '0',
+    delta.clear ? '1' : '0',
+    touch ? '1' : '0',
+    touch ? String(touch.lastAccess) : '',
+    expiresAt === null ? '' : String(expiresAt),
+    ttl,
+    String(delta.writes.length),
+  ];
+  for (const w of delta.writes) {
+    args.push(entryField(w.pkg, w.key), w.expectVersion === undefined ? '' : String(w.expectVersion));
+    args.push(w.value === undefined ? 'd' : 'w', w.value ?? '');
+  }
+  return args;
+}
+
+/** The ConflictError a non-ok reply of the commit script stands for. */
+function conflictOf(reply: Reply, delta: SessionDelta): ConflictError {
+  const [reason, ...indexes] = reply;
+  if (reason === 'exists' || reason === 'gone') return new ConflictError(reason);
+  const keys = indexes.map((i) => delta.writes[Number(i) - 1]).map((w) => `${w?.pkg} › ${w?.key}`);
+  return new ConflictError('version', keys);
+}

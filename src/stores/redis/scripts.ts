@@ -1,0 +1,128 @@
+/**
+ * The Lua scripts of {@link RedisStore}. Each runs atomically on the server, so a
+ * commit is checked and applied in one round trip with nothing in between.
+ *
+ * @module
+ */
+
+/** The name under which the commit script is defined on the ioredis client (EVALSHA, EVAL on NOSCRIPT). */
+export const COMMIT_COMMAND = 'tsessionCommitV1';
+
+/** Fixed ARGV slots of {@link COMMIT_LUA}; the writes follow, four slots each. */
+export const COMMIT_FIXED_ARGS = 8;
+
+/**
+ * Applies one delta to `KEYS[1]`; when `KEYS[2]` is given (regenerate on standalone
+ * Redis) it must be a live record and is deleted in the same script.
+ *
+ * ARGV: now, create (1/0), clear (1/0), touch (1/0), touch lastAccess, touch expiresAt
+ * ('' = never), TTL in milliseconds ('' = none), number of writes, then per write:
+ * field, expected version ('' = blind), op (`w` write, `d` delete), value.
+ *
+ * Replies `{'ok'}`, `{'exists'}`, `{'gone'}` or `{'version', i1, i2, ...}` (the 1-based
+ * indexes of every write whose version check failed). Every check runs before the
+ * first write, so a conflict changes nothing.
+ */
+export const COMMIT_LUA = `
+local key = KEYS[1]
+local now = tonumber(ARGV[1])
+local function meta(k)
+  local m = redis.call('HGET', k, 'm')
+  if not m then return nil end
+  local c, l, x = string.match(m, '^1:([^:]*):([^:]*):([^:]*)$')
+  if not c then return error('tsession: unknown record format in ' .. k) end
+  return c, l, x
+end
+local function alive(x) return x == '' or now <= tonumber(x) end
+
+local c, l, x = meta(key)
+local live = c ~= nil and alive(x)
+if ARGV[2] == '1' then
+  if live then return {'exists'} end
+elseif not live then
+  return {'gone'}
+end
+local old = KEYS[2]
+if old then
+  local oc, ol, ox = meta(old)
+  if oc == nil or not alive(ox) then return {'gone'} end
+end
+
+local n = tonumber(ARGV[8])
+local base = ${COMMIT_FIXED_ARGS + 1}
+local versions = {}
+local conflicts = {'version'}
+for i = 0, n - 1 do
+  local field = ARGV[base + i * 4]
+  local current = 0
+  if live then
+    local stored = redis.call('HGET', key, field)
+    if stored then current = tonumber(string.match(stored, '^(%d+):')) end
+  end
+  versions[i] = current
+  local expect = ARGV[base + i * 4 + 1]
+  if expect ~= '' and tonumber(expect) ~= current then conflicts[#conflicts + 1] = i + 1 end
+end
+if #conflicts > 1 then return conflicts end
+
+if not live then
+  redis.call('DEL', key)
+  c, l, x = ARGV[1], ARGV[5], ARGV[6]
+elseif ARGV[3] == '1' then
+  local doomed = {}
+  for _, field in ipairs(redis.call('HKEYS', key)) do
+    if string.sub(field, 1, 2) == 'e:' then doomed[#doomed + 1] = field end
+    if #doomed == 1000 then redis.call('HDEL', key, unpack(doomed)); doomed = {} end
+  end
+  if #doomed > 0 then redis.call('HDEL', key, unpack(doomed)) end
+end
+for i = 0, n - 1 do
+  local field = ARGV[base + i * 4]
+  if ARGV[base + i * 4 + 2] == 'd' then
+    redis.call('HDEL', key, field)
+  else
+    redis.call('HSET', key, field, (versions[i] + 1) .. ':' .. ARGV[base + i * 4 + 3])
+  end
+end
+
+local expire = not live
+if live and ARGV[4] == '1' then
+  if tonumber(ARGV[5]) > tonumber(l) then l = ARGV[5] end
+  if x == '' or ARGV[6] == '' or tonumber(ARGV[6]) > tonumber(x) then
+    x = ARGV[6]
+    expire = true
+  end
+end
+redis.call('HSET', key, 'm', '1:' .. c .. ':' .. l .. ':' .. x)
+if expire then
+  if ARGV[7] == '' then redis.call('PERSIST', key) else redis.call('PEXPIRE', key, ARGV[7]) end
+end
+if old then redis.call('DEL', old) end
+return {'ok'}
+`;
+
+/**
+ * Deletes `KEYS[1]` when its metadata says it expired before `ARGV[1]` (now). Replies 1
+ * when it deleted, else 0. Used by `sweep`, so a record touched meanwhile survives.
+ */
+export const SWEEP_LUA = `
+local m = redis.call('HGET', KEYS[1], 'm')
+if not m then return 0 end
+local x = string.match(m, '^1:[^:]*:[^:]*:([^:]*)$')
+if x == nil or x == '' or tonumber(x) >= tonumber(ARGV[1]) then return 0 end
+redis.call('DEL', KEYS[1])
+return 1
+`;
+
+/**
+ * Deletes `KEYS[1]` and replies 1 when it was a live record at `ARGV[1]` (now), else
+ * deletes whatever is there and replies 0. The second step of a regenerate on Cluster.
+ */
+export const RETIRE_LUA = `
+local m = redis.call('HGET', KEYS[1], 'm')
+local x = m and string.match(m, '^1:[^:]*:[^:]*:([^:]*)$')
+redis.call('DEL', KEYS[1])
+if x == nil then return 0 end
+if x == '' or tonumber(ARGV[1]) <= tonumber(x) then return 1 end
+return 0
+`;

@@ -1,0 +1,225 @@
+/**
+ * Private Redis servers for tests, started from the `redis-server` binary on free
+ * loopback ports with a temp dir each: a 3-master Redis Cluster, and single standalone
+ * servers (for exact `INFO commandstats` counts, and for stopping and restarting a
+ * server under a store). Every server is a child process killed by `stop()`.
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Redis } from 'ioredis';
+
+const run = promisify(execFile);
+
+/** One redis-server child process. */
+export interface RedisServer {
+  readonly port: number;
+  readonly url: string;
+  readonly dir: string;
+  /** Kills the process (SIGKILL unless `graceful`) and waits for it to exit. */
+  kill(graceful?: boolean): Promise<void>;
+  /** Starts the server again on the same port and dir (after `kill`). */
+  restart(): Promise<void>;
+  /** Kills it and removes its dir. */
+  stop(): Promise<void>;
+}
+
+/** A running 3-master Redis Cluster. */
+export interface RedisCluster {
+  readonly ports: readonly number[];
+  /** `redis+cluster://127.0.0.1:p1,127.0.0.1:p2,127.0.0.1:p3` */
+  readonly url: string;
+  readonly servers: readonly RedisServer[];
+  stop(): Promise<void>;
+}
+
+/** Resolves true when nothing listens on `port` on 127.0.0.1. */
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/** A free port in 20000-29999 whose Cluster bus port (+10000) is free too. */
+async function freePort(taken: Set<number>): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 10_000);
+    if (taken.has(port)) continue;
+    if ((await portFree(port)) && (await portFree(port + 10_000))) {
+      taken.add(port);
+      return port;
+    }
+  }
+  throw new Error('redis test servers: no free port pair found');
+}
+
+async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`redis test servers: timed out waiting for ${what}`);
+}
+
+async function ping(port: number, command: string[] = ['PING']): Promise<string> {
+  const client = new Redis({
+    port,
+    host: '127.0.0.1',
+    lazyConnect: true,
+    retryStrategy: () => null,
+    maxRetriesPerRequest: 0,
+  });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    return String(await client.call(command[0] as string, ...command.slice(1)));
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** Starts one redis-server on a free port; `args` are extra server arguments (or made from the port). */
+export async function startRedisServer(
+  args: readonly string[] | ((port: number) => readonly string[]) = [],
+  taken = new Set<number>(),
+): Promise<RedisServer> {
+  const port = await freePort(taken);
+  const extra = typeof args === 'function' ? args(port) : args;
+  const dir = await mkdtemp(join(tmpdir(), `tsession-redis-${port}-`));
+  let child: ChildProcess | undefined;
+  const start = async () => {
+    const argv = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'];
+    child = spawn('redis-server', [...argv, '--daemonize', 'no', ...extra], { stdio: 'ignore' });
+    const spawned = child;
+    const failed = new Promise<never>((_, reject) => {
+      spawned.once('error', reject);
+      spawned.once('exit', (code) => reject(new Error(`redis-server on ${port} exited with ${code}`)));
+    });
+    failed.catch(() => {});
+    await Promise.race([waitFor(`redis-server on ${port}`, async () => (await ping(port)) === 'PONG'), failed]);
+  };
+  const kill = async (graceful = false) => {
+    const current = child;
+    child = undefined;
+    if (!current || current.exitCode !== null || current.signalCode !== null) return;
+    const exited = new Promise((resolve) => current.once('exit', resolve));
+    current.kill(graceful ? 'SIGTERM' : 'SIGKILL');
+    await exited;
+  };
+  await start();
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    dir,
+    kill,
+    restart: start,
+    async stop() {
+      await kill();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Starts three cluster-enabled servers, joins them with `redis-cli --cluster create`
+ * (no replicas) and waits until every node reports `cluster_state:ok`.
+ */
+export async function startRedisCluster(): Promise<RedisCluster> {
+  const taken = new Set<number>();
+  const servers: RedisServer[] = [];
+  const stop = async () => {
+    await Promise.all(servers.map((s) => s.stop()));
+  };
+  try {
+    for (let i = 0; i < 3; i++) {
+      const conf = (port: number) => [
+        ...['--cluster-enabled', 'yes', '--cluster-node-timeout', '5000'],
+        ...['--cluster-config-file', `nodes-${port}.conf`], // inside the node's own --dir
+      ];
+      servers.push(await startRedisServer(conf, taken));
+    }
+    const addresses = servers.map((s) => `127.0.0.1:${s.port}`);
+    await run('redis-cli', ['--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes'], {
+      timeout: 30_000,
+    });
+    for (const server of servers) {
+      await waitFor(`cluster_state:ok on ${server.port}`, async () =>
+        (await ping(server.port, ['CLUSTER', 'INFO'])).includes('cluster_state:ok'),
+      );
+    }
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  const ports = servers.map((s) => s.port);
+  return { ports, url: `redis+cluster://${ports.map((p) => `127.0.0.1:${p}`).join(',')}`, servers, stop };
+}
+
+/** Calls per command since the last `CONFIG RESETSTAT`, from `INFO commandstats` (lower-case names). */
+export async function commandStats(client: Redis): Promise<Record<string, number>> {
+  const info = await client.info('commandstats');
+  const stats: Record<string, number> = {};
+  for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
+    stats[match[1] as string] = Number(match[2]);
+  }
+  return stats;
+}
+
+/** Deletes every key starting with `prefix` on one node (SCAN + DEL). */
+export async function deletePrefix(node: Redis, prefix: string): Promise<void> {
+  const pattern = `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`;
+  let cursor = '0';
+  do {
+    const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    cursor = next;
+    const pipeline = node.pipeline();
+    for (const key of keys) pipeline.del(key); // one key per DEL: a Cluster node refuses cross-slot commands
+    await pipeline.exec();
+  } while (cursor !== '0');
+}
+
+/**
+ * Records, through MONITOR, the commands clients send to one server: each is one
+ * request on the wire (commands a Lua script runs inside the server are left out).
+ * `during(task)` resolves the lower-case names sent while `task` ran.
+ */
+export async function monitorCommands(url: string) {
+  const watcher = new Redis(url);
+  const probe = new Redis(url);
+  const monitor = await watcher.monitor();
+  let seen: string[] = [];
+  let marker = '';
+  let markerSeen: (() => void) | undefined;
+  monitor.on('monitor', (_time: string, args: string[], source: string) => {
+    if (args[0]?.toLowerCase() === 'echo' && args[1] === marker) markerSeen?.();
+    else if (source !== 'lua') seen.push(String(args[0]).toLowerCase());
+  });
+  return {
+    async during(task: () => Promise<unknown>): Promise<string[]> {
+      await probe.ping();
+      marker = `flush-${Math.random()}`;
+      const flushed = async () => {
+        const arrived = new Promise<void>((resolve) => (markerSeen = resolve));
+        await probe.echo(marker);
+        await arrived;
+      };
+      await flushed(); // everything sent before the task has been seen
+      seen = [];
+      marker = `flush-${Math.random()}`;
+      await task();
+      await flushed();
+      return seen;
+    },
+    close() {
+      monitor.disconnect();
+      watcher.disconnect();
+      probe.disconnect();
+    },
+  };
+}
