@@ -95,18 +95,18 @@ export function countCalls<S extends SessionStore>(store: S) {
   return calls;
 }
 
-export function memoryManager(
+export function memoryManager<S extends SessionStore = MemoryStore>(
   options: {
     cookie?: Partial<CookieClientIdOptions>;
     container?: Partial<SessionDataContainerOptions>;
     clock?: () => number;
     clientIds?: ClientIdManager;
-    store?: SessionStore;
+    store?: S;
     containers?: Record<string, SessionDataContainer>;
   } = {},
 ) {
   const clock = options.clock ?? manualClock();
-  const store = options.store ?? new MemoryStore({ sweepIntervalSeconds: 0 });
+  const store = options.store ?? (new MemoryStore({ sweepIntervalSeconds: 0 }) as SessionStore as S);
   const container = new SessionDataContainer({ store, clock, ...options.container });
   const clientIds = options.clientIds ?? new CookieClientIdManager({ secret: SECRET, clock, ...options.cookie });
   const manager = new SessionManager({
