@@ -87,10 +87,8 @@ export function describeStoreContract(
 
     t.it('declares the capabilities the suite was told about', async () => {
       const declared = harness.store().capabilities;
-      assert.deepEqual(
-        { limit: declared.limit, atomicRegenerate: declared.atomicRegenerate, perKeyVersions: declared.perKeyVersions },
-        caps,
-      );
+      const { limit, atomicRegenerate, perKeyVersions } = declared;
+      assert.deepEqual({ limit, atomicRegenerate, perKeyVersions }, caps);
       if (caps.limit)
         assert.equal(typeof harness.store().count, 'function', 'a store with the limit capability implements count()');
     });

@@ -94,6 +94,22 @@ export function sweepCases({ t, store, caps }: Harness): void {
       assert.equal(await store().count?.(T0), 7);
       assert.equal(await store().count?.(T0 + 6), 1);
     });
+
+    t.it('removes nothing: a later sweep still reports every expired key (for onEnd hooks)', async () => {
+      // A store that reclaims expired records by itself (Redis TTLs) reports no expiry to sweep.
+      if (store().capabilities.selfExpiring) return;
+      await fill(
+        store(),
+        4,
+        (i) => `dead${i}`,
+        (i) => T0 - 1 - i * 1000,
+      );
+      await create(store(), 'live', [], { expiresAt: T0 + 1 });
+      assert.equal(await store().count?.(T0), 1);
+      const removed: string[] = [];
+      assert.equal(await store().sweep(T0, { onRemoved: (keys) => removed.push(...keys) }), 4);
+      assert.deepEqual(removed.sort(compare), ['dead0', 'dead1', 'dead2', 'dead3']);
+    });
   });
 }
 

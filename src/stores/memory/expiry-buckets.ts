@@ -48,6 +48,17 @@ export class ExpiryBuckets {
     return taken;
   }
 
+  /** How many keys `takeExpired` would remove now, removing nothing: costs the slices that may have ended. */
+  countExpired(now: number, isExpired: (key: string) => boolean): number {
+    const current = Math.floor(now / this.#sliceSeconds);
+    let expired = 0;
+    for (const [slice, keys] of this.#slices) {
+      if (slice < current) expired += keys.size;
+      else if (slice === current) for (const key of keys) if (isExpired(key)) expired++;
+    }
+    return expired;
+  }
+
   /**
    * The key that expires first (the least recently used, as expiry follows last
    * access), skipping `except`: the earliest slice's key with the smallest
