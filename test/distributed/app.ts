@@ -1,7 +1,7 @@
 /**
  * A tiny node:http app that the distributed tests start as a child process, twice, over
  * one shared store. Configured by environment variables:
- * TSESSION_DIST_STORE (`redis` | `postgres`), TSESSION_DIST_URL, TSESSION_DIST_NAMESPACE
+ * TSESSION_DIST_STORE (`redis` | `postgres` | `connect-redis`, the last being ConnectStore over connect-redis), TSESSION_DIST_URL, TSESSION_DIST_NAMESPACE
  * (the Redis key prefix or the PostgreSQL schema) and TSESSION_DIST_SECRET. Prints
  * `{"port":N}` on its first line of stdout once it listens.
  *
@@ -13,8 +13,11 @@
  * - `GET /dump` answers the whole package as JSON.
  */
 import { createServer } from 'node:http';
+import { RedisStore as ConnectRedisStore } from 'connect-redis';
+import { createClient } from 'redis';
 import { withSessions } from '../../src/adapters/http/index.js';
 import { CookieClientIdManager, SessionDataContainer, SessionManager } from '../../src/index.js';
+import { ConnectStore } from '../../src/stores/connect/index.js';
 import { PostgresStore } from '../../src/stores/postgres/index.js';
 import { RedisStore } from '../../src/stores/redis/index.js';
 import type { SessionStore } from '../../src/stores/types.js';
@@ -28,10 +31,21 @@ const env = (name: string): string => {
 const kind = env('TSESSION_DIST_STORE');
 const url = env('TSESSION_DIST_URL');
 const namespace = env('TSESSION_DIST_NAMESPACE');
-const store: SessionStore =
-  kind === 'redis'
-    ? new RedisStore({ url, prefix: namespace })
-    : new PostgresStore({ connectionString: url, schema: namespace });
+async function openStore(): Promise<SessionStore> {
+  switch (kind) {
+    case 'redis':
+      return new RedisStore({ url, prefix: namespace });
+    case 'postgres':
+      return new PostgresStore({ connectionString: url, schema: namespace });
+    case 'connect-redis': {
+      const client = await createClient({ url }).connect();
+      return new ConnectStore({ store: new ConnectRedisStore({ client, prefix: namespace }) });
+    }
+    default:
+      throw new Error(`distributed app: unknown TSESSION_DIST_STORE ${kind}`);
+  }
+}
+const store = await openStore();
 const container = new SessionDataContainer({ store });
 const clientIds = new CookieClientIdManager({ secret: env('TSESSION_DIST_SECRET') });
 const manager = new SessionManager({ clientIds, container });
