@@ -39,7 +39,10 @@ export function twoProcessCases(setup: () => Promise<SharedStore>, { crossProces
     expect(pids).toEqual(new Set([apps[0]?.pid, apps[1]?.pid]));
   });
 
-  if (!crossProcessSafe) return wholeBlobCases(app);
+  if (!crossProcessSafe) {
+    wholeBlobCases(app);
+    return;
+  }
 
   it('50 concurrent requests over both processes, each writing a different key of one session: all 50 kept', async () => {
     const client = new CookieClient();
