@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CookieClientIdManager, SessionDataContainer, SessionManager, type SessionStore } from 'tsession';
 import { withSessions } from 'tsession/http';
-import { MemoryStore } from 'tsession/memory';
+import { SqliteStore } from 'tsession/sqlite';
 import { route } from './routes.js';
 
 /** Options of {@link createDemoServer}. */
@@ -34,8 +34,7 @@ export interface DemoServer {
 
 /** The one place that picks the store: switch it here. */
 export function createStore(dataDir: string): SessionStore {
-  void dataDir; // new SqliteStore({ path: join(dataDir, 'sessions.db') }) once tsession/sqlite lands
-  return new MemoryStore();
+  return new SqliteStore({ path: join(dataDir, 'sessions.db') }); // or `new MemoryStore()` from 'tsession/memory'
 }
 
 /** The secret and where it came from: the environment, the data dir, or generated now (and saved there). */
