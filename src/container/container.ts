@@ -93,7 +93,7 @@ export class SessionDataContainer {
    */
   async commit(clientKey: string, delta: SessionDelta, byteSize: number): Promise<CommitResult> {
     this.operations.commits++;
-    if (byteSize > this.maxSessionBytes) throw new SessionTooLargeError(byteSize, this.maxSessionBytes);
+    this.checkSize(byteSize);
     const withLimit = delta.create && this.#limit ? { ...delta, limit: this.#limit } : delta;
     try {
       const result = await this.store.commit(clientKey, withLimit, this.clock());
@@ -105,6 +105,11 @@ export class SessionDataContainer {
       if (isTouchOnly(delta) && error instanceof ConflictError && error.reason === 'gone') return { evicted: [] };
       throw error;
     }
+  }
+
+  /** Throws `SessionTooLargeError` when a session of `byteSize` bytes is over `maxSessionBytes` (SPEC 38). */
+  checkSize(byteSize: number): void {
+    if (byteSize > this.maxSessionBytes) throw new SessionTooLargeError(byteSize, this.maxSessionBytes);
   }
 
   /** Deletes a client's record, reporting `reason` to `onEnd` when there was one. */
