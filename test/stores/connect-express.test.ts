@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import session from 'express-session';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SessionConfigError } from '../../src/errors.js';
 import {
@@ -10,8 +11,9 @@ import {
 } from '../../src/stores/connect/index.js';
 import { MemoryStore } from '../../src/stores/memory/index.js';
 import { PostgresStore } from '../../src/stores/postgres/index.js';
+import { RedisStore } from '../../src/stores/redis/index.js';
 import type { SessionStore } from '../../src/stores/types.js';
-import { POSTGRES_URL, serviceAvailable, uniquePrefix } from '../support/services.js';
+import { POSTGRES_URL, REDIS_URL, serviceAvailable, uniquePrefix } from '../support/services.js';
 
 const NOW = 1_700_000_000;
 
@@ -137,6 +139,38 @@ describe('toExpressSessionStore: express-session over tsession stores', () => {
     expect(toExpressSessionStore(store, { Store: session.Store })).toBeInstanceOf(session.Store);
     expect(toExpressSessionStore(store)).toBeInstanceOf(session.Store);
     expect(() => toExpressSessionStore({} as SessionStore)).toThrow(SessionConfigError);
+  });
+});
+
+const redisAvailable = await serviceAvailable('redis');
+
+describe.skipIf(!redisAvailable)('toExpressSessionStore over RedisStore', () => {
+  const prefix = `${uniquePrefix('connect_express')}:`;
+  let store: RedisStore;
+
+  beforeAll(() => {
+    store = new RedisStore({ url: REDIS_URL, prefix });
+  });
+  afterAll(async () => {
+    await store?.close();
+    const redis = new Redis(REDIS_URL);
+    const keys: string[] = [];
+    for await (const batch of redis.scanStream({ match: `${prefix}*` })) keys.push(...batch);
+    if (keys.length > 0) await redis.del(...keys);
+    await redis.quit();
+  });
+
+  it('Express 5 + express-session over Redis: a counter persists across HTTP requests', async () => {
+    const app = await startApp(store);
+    try {
+      expect([await app.get('/count'), await app.get('/count'), await app.get('/count')]).toEqual(['1', '2', '3']);
+      const record = await store.load(app.sid(), Date.now() / 1000);
+      expect(JSON.parse(record?.entries[0]?.value ?? '{}').views).toBe(3);
+      expect(await app.get('/logout')).toBe('bye');
+      expect(await store.load(app.sid(), Date.now() / 1000)).toBeUndefined();
+    } finally {
+      await app.close();
+    }
   });
 });
 

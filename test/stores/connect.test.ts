@@ -3,8 +3,10 @@ import session from 'express-session';
 import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SessionConfigError, SessionStateError, StoreUnavailableError } from '../../src/errors.js';
+import { CookieClientIdManager, SessionDataContainer, SessionManager } from '../../src/index.js';
 import { BLOB_FORMAT, type ConnectCompatibleStore, ConnectStore } from '../../src/stores/connect/index.js';
 import type { SessionDelta } from '../../src/stores/types.js';
+import { cookieFrom, manualClock, request, SECRET } from '../helpers.js';
 import { REDIS_URL, serviceAvailable, uniquePrefix } from '../support/services.js';
 
 const NOW = 1_700_000_000;
@@ -74,6 +76,53 @@ describe('ConnectStore over express-session MemoryStore', () => {
     expect(await store.sweep(NOW + 10)).toBe(0);
     await expect(collect(store.scan(NOW))).rejects.toThrow(SessionStateError);
     await expect(store.count(NOW)).rejects.toThrow(/cannot list sessions/);
+  });
+});
+
+describe('ConnectStore calls per request (through SessionManager)', () => {
+  it('read-only inside the resolution window: 1 get, 0 set; a read-modify-write: 2 gets, 1 set', async () => {
+    const memory = new session.MemoryStore();
+    const calls: string[] = [];
+    const counting: ConnectCompatibleStore = {
+      get(sid, cb) {
+        calls.push('get');
+        memory.get(sid, cb as never);
+      },
+      set(sid, sess, cb) {
+        calls.push('set');
+        memory.set(sid, sess as never, cb);
+      },
+      destroy(sid, cb) {
+        calls.push('destroy');
+        memory.destroy(sid, cb);
+      },
+    };
+    const clock = manualClock(NOW);
+    const container = new SessionDataContainer({
+      store: new ConnectStore({ store: counting }),
+      clock,
+      resolution: 600,
+    });
+    const manager = new SessionManager({ clientIds: new CookieClientIdManager({ secret: SECRET, clock }), container });
+    const first = manager.open(request());
+    (await first.get(PKG)).set('n', 1);
+    await first.commit();
+    const cookie = cookieFrom(first.responseHeaders) as string;
+    expect(calls).toEqual(['get', 'set']); // the create: get (exists?) + set
+
+    calls.length = 0;
+    clock.advance(60);
+    const reader = manager.open(request({ cookie }));
+    expect((await reader.get(PKG)).get('n')).toBe(1);
+    await reader.commit();
+    expect(calls).toEqual(['get']);
+
+    calls.length = 0;
+    const writer = manager.open(request({ cookie }));
+    const data = await writer.get(PKG);
+    data.set('n', (data.get('n') as number) + 1);
+    await writer.commit();
+    expect(calls).toEqual(['get', 'get', 'set']); // load, then the commit's read-check-write
   });
 });
 
