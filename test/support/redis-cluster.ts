@@ -200,21 +200,30 @@ export async function monitorCommands(url: string) {
     if (args[0]?.toLowerCase() === 'echo' && args[1] === marker) markerSeen?.();
     else if (source !== 'lua') seen.push(String(args[0]).toLowerCase());
   });
-  return {
-    async during(task: () => Promise<unknown>): Promise<string[]> {
-      await probe.ping();
-      marker = `flush-${Math.random()}`;
-      const flushed = async () => {
-        const arrived = new Promise<void>((resolve) => (markerSeen = resolve));
-        await probe.echo(marker);
-        await arrived;
-      };
-      await flushed(); // everything sent before the task has been seen
-      seen = [];
-      marker = `flush-${Math.random()}`;
-      await task();
+  /** Resolves once every command sent before it was called has been seen. */
+  const flushed = async () => {
+    marker = `flush-${Math.random()}`;
+    const arrived = new Promise<void>((resolve) => (markerSeen = resolve));
+    await probe.echo(marker);
+    await arrived;
+  };
+  const recorder = {
+    /** Starts recording afresh. */
+    async begin(): Promise<void> {
       await flushed();
-      return seen;
+      seen = [];
+    },
+    /** Stops recording; resolves what was sent since `begin`. */
+    async end(): Promise<string[]> {
+      await flushed();
+      const sent = seen;
+      seen = [];
+      return sent;
+    },
+    async during(task: () => Promise<unknown>): Promise<string[]> {
+      await recorder.begin();
+      await task();
+      return recorder.end();
     },
     close() {
       monitor.disconnect();
@@ -222,4 +231,5 @@ export async function monitorCommands(url: string) {
       probe.disconnect();
     },
   };
+  return recorder;
 }

@@ -165,10 +165,15 @@ export class RedisStore implements SessionStore {
   /** Quits the client the store created from `url`; a client the app passed in stays open. */
   async close(): Promise<void> {
     if (!this.#owned || this.client.status === 'end') return;
+    const { client } = this;
+    const ended = new Promise<void>((resolve) => client.once('end', () => resolve()));
     try {
-      await withTimeout(() => this.client.quit(), this.#options.timeoutMs);
+      await withTimeout(async () => {
+        await client.quit();
+        if (client.status !== 'end') await ended;
+      }, this.#options.timeoutMs);
     } catch {
-      this.client.disconnect();
+      client.disconnect();
     }
   }
 

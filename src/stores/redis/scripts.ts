@@ -122,7 +122,7 @@ export const RETIRE_LUA = `
 local m = redis.call('HGET', KEYS[1], 'm')
 local x = m and string.match(m, '^1:[^:]*:[^:]*:([^:]*)$')
 redis.call('DEL', KEYS[1])
-if x == nil then return 0 end
+if not x then return 0 end
 if x == '' or tonumber(ARGV[1]) <= tonumber(x) then return 1 end
 return 0
 `;
