@@ -34,7 +34,9 @@ export interface StoreContractOptions {
  * regenerate, concurrency, awkward keys and values, and whole-request scenarios
  * through `SessionManager`. `setup` runs before every case and must give an empty
  * store; after the case the store is closed and `cleanup` runs. Times are fixed, so
- * nothing depends on the wall clock.
+ * nothing depends on the wall clock. A few cases write thousands of records: give the
+ * framework a per-test timeout of 10 s or more (mocha's default of 2 s is too short
+ * for a networked store).
  *
  * @param name the suite's title, e.g. `'SqliteStore'`.
  * @param setup makes a fresh, empty store (own file, table, key prefix or schema) for one case.

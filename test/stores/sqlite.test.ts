@@ -182,6 +182,7 @@ describe('SqliteStore', () => {
     expect(() => new SqliteStore({})).toThrow(/exactly one of `path`/);
     expect(() => new SqliteStore({ database: db, table: 'bad-name' })).toThrow(SessionConfigError);
     expect(() => new SqliteStore({ path, sweepBatchSize: 0 })).toThrow(/sweepBatchSize/);
+    expect(() => new SqliteStore({ database: {} as Database.Database })).toThrow(/better-sqlite3 Database/);
     db.close();
     expect(() => new SqliteStore({ database: db })).toThrow(/closed/);
   });

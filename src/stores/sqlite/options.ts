@@ -56,7 +56,7 @@ export function resolveSqliteOptions(options: SqliteStoreOptions): ResolvedSqlit
     );
   }
   if (path !== undefined && (typeof path !== 'string' || path === '')) fail('`path` must be a non-empty file path');
-  if (database !== undefined && !(database instanceof Database)) {
+  if (database !== undefined && !isDatabase(database)) {
     fail('`database` must be a better-sqlite3 Database, e.g. `new Database("sessions.db")`');
   }
   if (database?.open === false) fail('`database` is closed; pass an open connection');
@@ -85,4 +85,10 @@ function open(path: string, busyTimeout: number): Database.Database {
   } catch (error) {
     throw unavailable(error, `SqliteStore cannot open ${JSON.stringify(path)}`);
   }
+}
+
+/** Duck-typed, so a Database from another copy of better-sqlite3 in node_modules is accepted too. */
+function isDatabase(value: unknown): value is Database.Database {
+  const db = value as Partial<Database.Database> | null;
+  return typeof db?.prepare === 'function' && typeof db.transaction === 'function' && typeof db.pragma === 'function';
 }
