@@ -17,7 +17,12 @@ import { KeyLock } from './key-lock.js';
 export interface ConnectStoreOptions {
   /** The express-session store to keep sessions in, e.g. connect-redis's `RedisStore`. Never closed by tsession. */
   store: ConnectCompatibleStore;
-  /** How long one call to the underlying store may take before it fails with `StoreUnavailableError`. @default 5 */
+  /**
+   * How long one call to the underlying store may take before it fails with
+   * `StoreUnavailableError`. The callback API cannot cancel a call, so a `set` that
+   * timed out may still be applied later by the underlying store.
+   * @default 5
+   */
   timeoutSeconds?: number;
   /**
    * Extra seconds the underlying store keeps a record past its `expiresAt` before its
@@ -46,8 +51,14 @@ const SWEEP_BATCH = 100;
  * is two writes, not one atomic step, and an `invalidate` racing a slower commit
  * elsewhere can be undone by it. Hence `perKeyVersions: false` and
  * `atomicRegenerate: false`; for several processes, use `tsession/redis` or
- * `tsession/postgres`. There is no `limit` support, and `scan`, `count` and `sweep`
- * need the store's optional `all()` (which reads every session).
+ * `tsession/postgres`. There is no `limit` support; `scan`, `count` and `sweep`
+ * need the store's optional `all()`, which reads every session (so a sweep costs all
+ * records, not just the expired ones); otherwise reclaiming expired records is left to
+ * the underlying store's own expiry (connect-redis: Redis key TTLs; express-session's
+ * `MemoryStore` drops an expired session only when it reads it).
+ *
+ * Costs: a load is one `get`; a commit is one `get` and one `set` (a destroy: `get`
+ * and `destroy`); a read-only request inside the container's resolution writes nothing.
  *
  * @example
  * ```ts
