@@ -76,3 +76,5 @@ export function settle(session: Session): ReturnType<Parameters<typeof holdRespo
   if (!session.isOpen) return undefined;
   return session.commit().then(() => session.responseHeaders);
 }
+
+export { fetchListener } from './fetch-listener.js';
