@@ -26,7 +26,7 @@ export interface SessionBlob {
  * underlying store expires by; liveness itself is always decided from `expiresAt`.
  */
 export function toBlob(record: StoredSession, now: number, graceSeconds: number): SessionBlob {
-  const ttlSeconds = record.expiresAt === null ? NEVER_SECONDS : Math.max(1, record.expiresAt - now + graceSeconds);
+  const ttlSeconds = record.expiresAt === null ? NEVER_SECONDS : Math.max(2, record.expiresAt - now + graceSeconds);
   const ttlMs = Math.ceil(ttlSeconds * 1000);
   return {
     format: BLOB_FORMAT,
