@@ -188,6 +188,12 @@ function checkCookieOptions(o: CookieClientIdOptions & { path: string; sameSite:
     fail('`lifetime` must be a number of seconds ≥ 0 (0 = far future), or undefined for a browser-session cookie');
   }
   if (!o.path.startsWith('/')) fail('`path` must start with "/"');
+  try {
+    // the cookie serializer refuses a bad domain or path: find out now, not on the first request
+    serialize(name, 'x', { path: o.path, ...(o.domain !== undefined && { domain: o.domain }) });
+  } catch (error) {
+    fail(`${(error as Error).message}; \`domain\` is a host name like "example.com", \`path\` a URL path like "/app"`);
+  }
   if (!['strict', 'lax', 'none'].includes(o.sameSite)) fail("`sameSite` must be 'strict', 'lax' or 'none'");
   if (o.sameSite === 'none' && o.secure === false)
     fail("`sameSite: 'none'` requires `secure` (browsers drop such cookies)");

@@ -267,6 +267,8 @@ describe('SPEC 9: cookie attributes', () => {
     expect(make({ name: 'a;b' })).toThrow(SessionConfigError);
     expect(make({ path: 'app' })).toThrow(/`path` must start with "\/"/);
     expect(make({ lifetime: -1 })).toThrow(/`lifetime` must be a number of seconds/);
+    expect(make({ domain: 'bad;domain' })).toThrow(/CookieClientIdManager: option domain is invalid: bad;domain/);
+    expect(make({ path: '/a;b' })).toThrow(/option path is invalid/);
     try {
       missing();
     } catch (error) {
