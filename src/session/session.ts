@@ -94,7 +94,9 @@ export class Session {
 
   /**
    * The client's id, issued now (and sent with the response) if the request has none.
-   * Throws `MissingClientIdError` when the id manager may not issue one.
+   * Throws `MissingClientIdError` when the id manager may not issue one. When the
+   * request's id is one the store does not know, a write replaces it at commit with a
+   * fresh id (SPEC 21, against session fixation): read it after `commit()` for the id sent.
    */
   get clientId(): string {
     const current = this.#issued ?? this.#validReading();
