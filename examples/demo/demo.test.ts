@@ -161,6 +161,25 @@ describe('demo app over real HTTP', () => {
     expect(cartItems(await call('/cart', { cookie }))).toEqual(['teapot', 'kettle']);
   });
 
+  it('mounts the admin page behind the login: only the admin user gets in, and can delete a session', async () => {
+    await start();
+    expect((await call('/admin/')).status).toBe(403);
+    const visitor = await call('/');
+    const guest = await call('/login', { cookie: visitor.cookie, form: { username: 'mallory' } });
+    expect((await call('/admin/', { cookie: guest.cookie })).status).toBe(403);
+
+    const admin = await call('/login', { cookie: (await call('/')).cookie, form: { username: 'admin' } });
+    const list = await call('/admin/', { cookie: admin.cookie });
+    expect(list.status).toBe(200);
+    const visitorKey = visitor.cookie?.slice(0, 24) as string;
+    const guestKey = guest.cookie?.slice(0, 24) as string;
+    expect(list.body).toContain(guestKey);
+    expect(list.body).not.toContain(visitorKey); // regenerated away at login
+
+    const detail = await call(`/admin/session/${guestKey}`, { cookie: admin.cookie });
+    expect(detail.body).toContain('mallory');
+  });
+
   it('keeps its generated secret in <data>/secret with mode 0600', async () => {
     await start();
     expect(statSync(join(dataDir, 'secret')).mode & 0o777).toBe(0o600);

@@ -11,6 +11,7 @@ import { pathToFileURL } from 'node:url';
 import { CookieClientIdManager, SessionDataContainer, SessionManager, type SessionStore } from 'tsession';
 import { withSessions } from 'tsession/http';
 import { SqliteStore } from 'tsession/sqlite';
+import { ADMIN_PATH, createDemoAdmin } from './admin.js';
 import { route } from './routes.js';
 
 /** Options of {@link createDemoServer}. */
@@ -65,7 +66,9 @@ export async function createDemoServer(options: DemoOptions): Promise<DemoServer
     container: new SessionDataContainer({ store: createStore(options.dataDir), timeout: day }),
   });
   const sweeper = setInterval(() => manager.sweep().catch(console.error), 600_000).unref();
-  const server = createServer(withSessions(manager, route));
+  const admin = createDemoAdmin(manager);
+  const app = withSessions(manager, route);
+  const server = createServer((req, res) => (req.url?.startsWith(ADMIN_PATH) ? admin(req, res) : app(req, res)));
   await new Promise<void>((done, fail) => {
     server.once('error', fail).listen(options.port ?? 3000, () => done());
   });
@@ -97,6 +100,7 @@ async function main(): Promise<void> {
     console.log(`${what} in ${join(dataDir, 'secret')} (mode 0600); set TSESSION_SECRET to use your own.`);
   }
   console.log(`Listening on ${demo.url}  (Ctrl-C to stop)`);
+  console.log(`Admin page: ${new URL(ADMIN_PATH, demo.url)}  (log in as "admin" first)`);
   const shutdown = (signal: NodeJS.Signals) => {
     console.log(`${signal}: closing the server and the store...`);
     demo.close().then(
