@@ -112,7 +112,9 @@ describe.skipIf(!available)('RedisStore on the shared server', () => {
 
   it('validates its options at construction, naming the fix', () => {
     const bad = [{}, { url: REDIS_URL, client }, { url: 'http://x' }, { client, prefix: 'a{b' }];
-    for (const options of [...bad, { client, commandTimeoutSeconds: 0 }, { client, ttlGraceSeconds: -1 }]) {
+    const prefixed = new Redis(REDIS_URL, { keyPrefix: 'x:', lazyConnect: true });
+    const more = [{ client, commandTimeoutSeconds: 0 }, { client, ttlGraceSeconds: -1 }, { client: prefixed }];
+    for (const options of [...bad, ...more]) {
       expect(() => new RedisStore(options as never)).toThrow(SessionConfigError);
     }
     expect(() => new RedisStore({} as never)).toThrow(/RedisStore: give exactly one of `client`/);
@@ -230,10 +232,17 @@ describe('RedisStore on a private server (round trips counted by INFO commandsta
     const store = new RedisStore({ url: server.url, prefix: 'outage:', commandTimeoutSeconds: 0.5 });
     const touch = { lastAccess: T0, expiresAt: T0 + 3600 };
     await store.commit('k', { create: true, touch, writes: [{ pkg: 'app', key: 'a', value: '"kept"' }] }, T0);
+    const appClient = new Redis(server.url); // ioredis defaults: offline queue on, 20 retries per request
+    appClient.on('error', () => {});
+    const appStore = new RedisStore({ client: appClient, prefix: 'outage:', commandTimeoutSeconds: 0.5 });
+    expect((await appStore.load('k', T0))?.entries).toHaveLength(1);
     admin.disconnect();
     await server.kill();
     const down = await store.load('k', T0).catch((e: unknown) => e);
     expect(down).toBeInstanceOf(StoreUnavailableError);
+    const started = Date.now();
+    await expect(appStore.load('k', T0)).rejects.toBeInstanceOf(StoreUnavailableError);
+    expect(Date.now() - started).toBeLessThan(3_000); // bounded even with the app client's defaults
     const commit = store.commit('k', { create: false, writes: [{ pkg: 'app', key: 'b', value: '1' }] }, T0);
     await expect(commit).rejects.toBeInstanceOf(StoreUnavailableError);
 
@@ -245,7 +254,14 @@ describe('RedisStore on a private server (round trips counted by INFO commandsta
       record = await store.load('k', T0).catch(() => undefined);
     }
     expect(record?.entries).toEqual([{ pkg: 'app', key: 'a', value: '"kept"', version: 1 }]);
+    let viaApp = await appStore.load('k', T0).catch(() => undefined);
+    for (let i = 0; i < 100 && viaApp === undefined; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      viaApp = await appStore.load('k', T0).catch(() => undefined);
+    }
+    expect(viaApp?.entries).toHaveLength(1);
     await store.close();
+    appClient.disconnect();
   });
 
   it('invalidate is final: a commit after destroy is gone, even a touch', async () => {

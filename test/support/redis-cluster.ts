@@ -193,6 +193,7 @@ export async function monitorCommands(url: string) {
   const watcher = new Redis(url);
   const probe = new Redis(url);
   const monitor = await watcher.monitor();
+  for (const client of [watcher, probe, monitor]) client.on('error', () => {}); // servers may be killed under them
   let seen: string[] = [];
   let marker = '';
   let markerSeen: (() => void) | undefined;

@@ -5,8 +5,10 @@ import { SessionConfigError } from '../../errors.js';
 export interface RedisStoreOptions {
   /**
    * A client the app already has: an ioredis `Redis` or `Cluster`. The store never
-   * quits it; `close()` leaves it open. Give this or `url`. For the store's timeout to
-   * fail fast rather than queue, create it with {@link recommendedRedisOptions}.
+   * quits it; `close()` leaves it open. Give this or `url`. The store sends nothing while
+   * the client is disconnected, whatever its options; create it with
+   * {@link recommendedRedisOptions} so that a command whose connection drops is not
+   * retried after the request already failed. It must not have a `keyPrefix`.
    */
   client?: Redis | Cluster;
   /**
@@ -53,6 +55,9 @@ export function resolveOptions(options: RedisStoreOptions): ResolvedRedisOptions
   }
   if (client !== undefined && !(client instanceof Redis || client instanceof Cluster)) {
     fail('`client` must be an ioredis `Redis` or `Cluster` instance (ioredis 5)');
+  }
+  if (client?.options.keyPrefix) {
+    fail('`client` must not have an ioredis `keyPrefix` (SCAN would not see it); pass `prefix` to the store instead');
   }
   if (url !== undefined && !(typeof url === 'string' && /^rediss?(\+cluster)?:\/\//.test(url))) {
     fail('`url` must start with redis://, rediss://, redis+cluster:// or rediss+cluster://');

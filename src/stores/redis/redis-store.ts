@@ -42,6 +42,9 @@ type Scripted = Record<string, (...args: (string | number)[]) => Promise<unknown
  * - `destroy` is a DEL, and final: a later non-creating commit fails with `ConflictError('gone')`.
  * - A down or slow server fails every call with `StoreUnavailableError` within
  *   `commandTimeoutSeconds`; the client reconnects by itself when the server returns.
+ *   While the client is disconnected nothing is sent, so a failed commit wrote nothing;
+ *   only a commit that reached a server too slow to answer in time may still apply
+ *   (atomically, all or nothing), as with any timeout.
  *
  * Regenerate (`replaces`) is atomic on standalone Redis: the old record is checked and
  * deleted in the commit's script. On Cluster the two keys live in different slots, so it
