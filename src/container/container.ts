@@ -93,7 +93,7 @@ export class SessionDataContainer {
    */
   async commit(clientKey: string, delta: SessionDelta, byteSize: number): Promise<CommitResult> {
     this.operations.commits++;
-    this.checkSize(byteSize);
+    this.checkSize(delta, byteSize);
     const withLimit = delta.create && this.#limit ? { ...delta, limit: this.#limit } : delta;
     try {
       const result = await this.store.commit(clientKey, withLimit, this.clock());
@@ -107,9 +107,15 @@ export class SessionDataContainer {
     }
   }
 
-  /** Throws `SessionTooLargeError` when a session of `byteSize` bytes is over `maxSessionBytes` (SPEC 38). */
-  checkSize(byteSize: number): void {
-    if (byteSize > this.maxSessionBytes) throw new SessionTooLargeError(byteSize, this.maxSessionBytes);
+  /**
+   * Throws `SessionTooLargeError` when a delta that writes entries leaves the session at
+   * `byteSize` bytes, over `maxSessionBytes` (SPEC 38). A delta that only refreshes the
+   * last-access time passes, so lowering the limit never breaks read-only requests.
+   */
+  checkSize(delta: SessionDelta, byteSize: number): void {
+    if (delta.writes.length > 0 && byteSize > this.maxSessionBytes) {
+      throw new SessionTooLargeError(byteSize, this.maxSessionBytes);
+    }
   }
 
   /** Deletes a client's record, reporting `reason` to `onEnd` when there was one. */

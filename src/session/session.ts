@@ -157,7 +157,7 @@ export class Session {
     try {
       const plans = this.#plan();
       // Every check that can fail runs before the first write, so a failure writes nothing.
-      for (const { state, byteSize } of plans) state.container.checkSize(byteSize);
+      for (const { state, delta, byteSize } of plans) state.container.checkSize(delta, byteSize);
       const key = await this.#keyFor(plans);
       const endedKey = this.#ended?.key;
       if (this.#ended && !this.#ended.moveData) await this.#destroy(this.#ended.key, this.#ended.reason);

@@ -191,6 +191,23 @@ describe('SPEC 31-38: transactions', () => {
     expect((await client.visit(async (s) => (await s.get('p')).size)).result).toBe(2);
   });
 
+  it('SPEC 38: a read-only request of a session over a lowered limit still refreshes L', async () => {
+    const clock = manualClock(1_000);
+    const store = new MemoryStore({ sweepIntervalSeconds: 0 });
+    const before = memoryManager({ clock, store });
+    const client = browser(before.manager);
+    const { session } = await client.visit(async (s) => (await s.get('p')).set('a', 'x'.repeat(200)));
+    const lowered = memoryManager({ clock, store, container: { maxSessionBytes: 100 } });
+    clock.advance(700);
+    const reader = lowered.manager.open(request({ cookie: client.cookie as string }));
+    expect((await reader.get('p')).get('a')).toHaveLength(200);
+    await reader.commit();
+    expect((await store.load(keyOf(session.clientId), clock()))?.lastAccess).toBe(1_700);
+    const writer = lowered.manager.open(request({ cookie: client.cookie as string }));
+    (await writer.get('p')).set('b', 1);
+    await expect(writer.commit()).rejects.toBeInstanceOf(SessionTooLargeError);
+  });
+
   it('SPEC 38: one container over its limit fails the whole commit: the other container is not written', async () => {
     const { manager, calls, cartCalls } = twoContainers({ maxSessionBytes: 50 });
     const client = browser(manager);
