@@ -10,22 +10,20 @@ import type {
   SweepOptions,
 } from '../types.js';
 import { withTimeout } from './errors.js';
-import {
-  clientKeyOf,
-  decodeMeta,
-  decodeRecord,
-  decodeScanned,
-  entryField,
-  META_FIELD,
-  matchPattern,
-  redisKey,
-} from './layout.js';
+import { clientKeyOf, decodeMeta, decodeRecord, decodeScanned, META_FIELD, matchPattern, redisKey } from './layout.js';
 import { dataNodes, pipelined, scanKeys } from './node-scan.js';
 import { createClient, type RedisStoreOptions, type ResolvedRedisOptions, resolveOptions } from './options.js';
-import { COMMIT_COMMAND, COMMIT_LUA, RETIRE_LUA, SWEEP_LUA } from './scripts.js';
+import {
+  COMMIT_COMMAND,
+  COMMIT_LUA,
+  type CommitReply,
+  commitArgs,
+  conflictOf,
+  RETIRE_LUA,
+  SWEEP_LUA,
+} from './scripts.js';
 
 const RETIRE_COMMAND = 'tsessionRetireV1';
-type Reply = (string | number)[];
 type Scripted = Record<string, (...args: (string | number)[]) => Promise<unknown>>;
 
 /**
@@ -107,7 +105,9 @@ export class RedisStore implements SessionStore {
     const keys = [this.#key(key)];
     if (delta.replaces !== undefined && !twoStep) keys.push(this.#key(delta.replaces));
     const args = commitArgs(delta, now, this.#options.graceMs);
-    const reply = (await this.#call(() => this.#scripted(COMMIT_COMMAND)(keys.length, ...keys, ...args))) as Reply;
+    const reply = (await this.#call(() =>
+      this.#scripted(COMMIT_COMMAND)(keys.length, ...keys, ...args),
+    )) as CommitReply;
     if (reply[0] !== 'ok') throw conflictOf(reply, delta);
     if (twoStep) await this.#retire(key, delta.replaces as string, now);
     return { evicted: [] };
@@ -242,34 +242,4 @@ export class RedisStore implements SessionStore {
     const command = (this.client as unknown as Scripted)[name] as Scripted[string];
     return command.bind(this.client);
   }
-}
-
-/** The commit script's ARGV for a delta (see `COMMIT_LUA`). */
-function commitArgs(delta: SessionDelta, now: number, graceMs: number): string[] {
-  const { touch } = delta;
-  const expiresAt = touch?.expiresAt ?? null;
-  const ttl = expiresAt === null ? '' : String(Math.max(1, Math.ceil((expiresAt - now) * 1000 + graceMs)));
-  const args = [
-    String(now),
-    delta.create ? '1' : '0',
-    delta.clear ? '1' : '0',
-    touch ? '1' : '0',
-    touch ? String(touch.lastAccess) : '',
-    expiresAt === null ? '' : String(expiresAt),
-    ttl,
-    String(delta.writes.length),
-  ];
-  for (const w of delta.writes) {
-    args.push(entryField(w.pkg, w.key), w.expectVersion === undefined ? '' : String(w.expectVersion));
-    args.push(w.value === undefined ? 'd' : 'w', w.value ?? '');
-  }
-  return args;
-}
-
-/** The ConflictError a non-ok reply of the commit script stands for. */
-function conflictOf(reply: Reply, delta: SessionDelta): ConflictError {
-  const [reason, ...indexes] = reply;
-  if (reason === 'exists' || reason === 'gone') return new ConflictError(reason);
-  const keys = indexes.map((i) => delta.writes[Number(i) - 1]).map((w) => `${w?.pkg} › ${w?.key}`);
-  return new ConflictError('version', keys);
 }

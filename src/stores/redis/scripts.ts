@@ -4,6 +4,12 @@
  *
  * @module
  */
+import { ConflictError } from '../../errors.js';
+import type { SessionDelta } from '../types.js';
+import { entryField } from './layout.js';
+
+/** What the commit script replies. */
+export type CommitReply = (string | number)[];
 
 /** The name under which the commit script is defined on the ioredis client (EVALSHA, EVAL on NOSCRIPT). */
 export const COMMIT_COMMAND = 'tsessionCommitV1';
@@ -126,3 +132,33 @@ if not x then return 0 end
 if x == '' or tonumber(ARGV[1]) <= tonumber(x) then return 1 end
 return 0
 `;
+
+/** The commit script's ARGV for a delta (see `COMMIT_LUA`). */
+export function commitArgs(delta: SessionDelta, now: number, graceMs: number): string[] {
+  const { touch } = delta;
+  const expiresAt = touch?.expiresAt ?? null;
+  const ttl = expiresAt === null ? '' : String(Math.max(1, Math.ceil((expiresAt - now) * 1000 + graceMs)));
+  const args = [
+    String(now),
+    delta.create ? '1' : '0',
+    delta.clear ? '1' : '0',
+    touch ? '1' : '0',
+    touch ? String(touch.lastAccess) : '',
+    expiresAt === null ? '' : String(expiresAt),
+    ttl,
+    String(delta.writes.length),
+  ];
+  for (const w of delta.writes) {
+    args.push(entryField(w.pkg, w.key), w.expectVersion === undefined ? '' : String(w.expectVersion));
+    args.push(w.value === undefined ? 'd' : 'w', w.value ?? '');
+  }
+  return args;
+}
+
+/** The ConflictError a non-ok reply of the commit script stands for. */
+export function conflictOf(reply: CommitReply, delta: SessionDelta): ConflictError {
+  const [reason, ...indexes] = reply;
+  if (reason === 'exists' || reason === 'gone') return new ConflictError(reason);
+  const keys = indexes.map((i) => delta.writes[Number(i) - 1]).map((w) => `${w?.pkg} › ${w?.key}`);
+  return new ConflictError('version', keys);
+}
