@@ -3,7 +3,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { SessionRequest } from '../../client-id/types.js';
 import { ConflictError } from '../../errors.js';
 import type { SessionManager } from '../../session/manager.js';
-import type { Session } from '../../session/session.js';
+import type { Session as TSession } from '../../session/session.js';
 import { withCookiePath } from '../shared/cookie-path.js';
 import { holdResponse } from '../shared/hold-response.js';
 import { type ExpressSessionState, restore, STATE, snapshot, stateOf } from './state.js';
@@ -18,7 +18,7 @@ declare global {
        * read until it is used. Named `tsession` rather than `session` so that its type
        * never clashes with `@types/express-session`, which claims `req.session`.
        */
-      tsession: Session;
+      tsession: TSession;
     }
   }
 }

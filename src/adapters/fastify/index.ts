@@ -1,12 +1,13 @@
 import type { FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
 import { SessionConfigError } from '../../errors.js';
 import type { SessionManager } from '../../session/manager.js';
-import type { Session } from '../../session/session.js';
+import type { Session as TSession } from '../../session/session.js';
 import { withCookiePath } from '../shared/cookie-path.js';
 import { fastifySessionRequest, setState } from './state.js';
 
 export { type RetryOptions, retryOnConflict } from './retry.js';
 
+// Aliased: inside `declare module 'fastify'`, a bare `Session` would name @fastify/session's interface.
 declare module 'fastify' {
   interface FastifyRequest {
     /**
@@ -14,7 +15,7 @@ declare module 'fastify' {
      * used. Named `tsession` rather than `session` so that its type never clashes with
      * `@fastify/session`, which claims `request.session`.
      */
-    tsession: Session;
+    tsession: TSession;
   }
 }
 
@@ -62,7 +63,7 @@ export const sessions: FastifyPluginCallback<FastifySessionOptions> = function t
     return done(new SessionConfigError('tsession/fastify: register the plugin with `{ manager }`, a SessionManager'));
   }
   const mountPath = pathFromMount ? fastify.prefix : '';
-  fastify.decorateRequest('tsession', null as unknown as Session);
+  fastify.decorateRequest('tsession', null as unknown as TSession);
 
   fastify.addHook('onRequest', function openSession(request, _reply, next) {
     const sessionRequest = fastifySessionRequest(request);

@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { SessionRequest } from '../../client-id/types.js';
 import type { SessionManager } from '../../session/manager.js';
-import type { Session } from '../../session/session.js';
+import type { Session as TSession } from '../../session/session.js';
 
 /** What the plugin keeps per request, under a symbol so it never meets user data. */
 export interface FastifySessionState {
@@ -22,7 +22,7 @@ export function setState(request: FastifyRequest, state: FastifySessionState): v
 }
 
 /** Opens a fresh session for the same request, as a conflict retry needs. */
-export function reopen(request: FastifyRequest, state: FastifySessionState): Session {
+export function reopen(request: FastifyRequest, state: FastifySessionState): TSession {
   request.tsession = state.manager.open(state.request);
   return request.tsession;
 }

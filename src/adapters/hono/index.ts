@@ -1,7 +1,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { isSessionError } from '../../errors.js';
 import type { SessionManager } from '../../session/manager.js';
-import type { Session } from '../../session/session.js';
+import type { Session as TSession } from '../../session/session.js';
 import { withCookiePath } from '../shared/cookie-path.js';
 import { errorAnswer } from '../shared/errors.js';
 import { errorResponse, webSessionRequest } from '../shared/web-request.js';
@@ -12,7 +12,7 @@ export { type RetryOptions, retryOnConflict } from './retry.js';
 declare module 'hono' {
   interface ContextVariableMap {
     /** This request's session, opened by tsession's `sessions()` middleware; nothing is read until it is used. */
-    session: Session;
+    session: TSession;
   }
 }
 

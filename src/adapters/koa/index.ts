@@ -1,7 +1,7 @@
 import type { Context, Middleware, Next } from 'koa';
 import { isSessionError } from '../../errors.js';
 import type { SessionManager } from '../../session/manager.js';
-import type { Session } from '../../session/session.js';
+import type { Session as TSession } from '../../session/session.js';
 import { withCookiePath } from '../shared/cookie-path.js';
 import { koaSessionRequest, setState } from './state.js';
 
@@ -10,7 +10,7 @@ export { type RetryOptions, retryOnConflict } from './retry.js';
 declare module 'koa' {
   interface DefaultContext {
     /** This request's session, opened by tsession's `sessions()` middleware; nothing is read until it is used. */
-    session: Session;
+    session: TSession;
   }
 }
 

@@ -1,0 +1,52 @@
+/**
+ * Type tests: importing an adapter types the session on its framework's request, and
+ * never clashes with the types of the session library users migrate from (both are
+ * imported here, type-only, so `tsc` checks them together).
+ */
+import type {} from '@fastify/session';
+import type { Request as ExpressRequest } from 'express';
+import type {} from 'express-session';
+import type { FastifyRequest } from 'fastify';
+import type { Context as HonoContext } from 'hono';
+import type { Context as KoaContext } from 'koa';
+import { describe, expectTypeOf, it } from 'vitest';
+import type {} from '../../src/adapters/express/index.js';
+import type {} from '../../src/adapters/fastify/index.js';
+import type {} from '../../src/adapters/hono/index.js';
+import type {} from '../../src/adapters/koa/index.js';
+import type { PackageData, Session } from '../../src/index.js';
+
+declare module '../../src/index.js' {
+  interface SessionPackages {
+    'types.cart': { items: string[] };
+  }
+}
+
+describe('adapter types', () => {
+  it('express: req.tsession is a Session, and express-session keeps req.session', () => {
+    expectTypeOf<ExpressRequest['tsession']>().toEqualTypeOf<Session>();
+    expectTypeOf<ExpressRequest['session']>().not.toEqualTypeOf<Session>();
+  });
+
+  it('fastify: request.tsession is a Session, and @fastify/session keeps request.session', () => {
+    expectTypeOf<FastifyRequest['tsession']>().toEqualTypeOf<Session>();
+    expectTypeOf<FastifyRequest['session']>().not.toEqualTypeOf<Session>();
+  });
+
+  it('koa: ctx.session is a Session', () => {
+    expectTypeOf<KoaContext['session']>().toEqualTypeOf<Session>();
+  });
+
+  it("hono: c.get('session') is a Session", () => {
+    expectTypeOf<ReturnType<HonoContext['get']>>().toBeUnknown;
+    const get = (c: HonoContext) => c.get('session');
+    expectTypeOf(get).returns.toEqualTypeOf<Session>();
+  });
+
+  it('package data is typed through SessionPackages on every adapter', () => {
+    const cart = (req: ExpressRequest) => req.tsession.get('types.cart');
+    expectTypeOf(cart).returns.resolves.toEqualTypeOf<PackageData<{ items: string[] }>>();
+    const fromKoa = (ctx: KoaContext) => ctx.session.get('types.cart');
+    expectTypeOf(fromKoa).returns.resolves.toEqualTypeOf<PackageData<{ items: string[] }>>();
+  });
+});
