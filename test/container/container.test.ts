@@ -5,7 +5,7 @@ import {
   type SessionDataContainerOptions,
   type SessionEndReason,
   SessionLimitError,
-  type SessionManager,
+  SessionManager,
 } from '../../src/index.js';
 import { MemoryStore } from '../../src/stores/memory/index.js';
 import { browser, countCalls, keyOf, manualClock, memoryManager, request } from '../helpers.js';
@@ -61,6 +61,24 @@ describe('SPEC 22-30: containers, timeout and resolution', () => {
     clock.set(2_200);
     expect(await readCount(client)).toBe(1);
     expect(calls.commit).toBe(1);
+  });
+
+  it('SPEC 22: containers and managers check their options at construction', () => {
+    const store = newStore();
+    const make = (options: Partial<SessionDataContainerOptions>) => () =>
+      new SessionDataContainer({ store, ...options } as SessionDataContainerOptions);
+    expect(make({ store: undefined as never })).toThrow(/SessionDataContainer: `store` is required/);
+    expect(make({ timeout: -1 })).toThrow(/`timeout` must be a number of seconds ≥ 0/);
+    expect(make({ resolution: Number.NaN })).toThrow(/`resolution` must be a number of seconds ≥ 0/);
+    expect(make({ maxSessionBytes: 0 })).toThrow(SessionConfigError);
+    expect(make({ limit: { max: 1, policy: 'drop' as never } })).toThrow(/`limit.policy` must be 'reject' or 'evict'/);
+    const noLimits = Object.assign(newStore(), { capabilities: { ...store.capabilities, limit: false } });
+    expect(make({ store: noLimits, limit: { max: 1, policy: 'reject' } })).toThrow(/cannot enforce a `limit`/);
+    const container = new SessionDataContainer({ store });
+    expect(() => new SessionManager({ container } as never)).toThrow(/SessionManager needs `clientIds`/);
+    expect(() => new SessionManager({ clientIds: memoryManager().clientIds } as never)).toThrow(
+      /SessionManager needs a default `container`/,
+    );
   });
 
   it('SPEC 23: the defaults are timeout 3600 and resolution 600', () => {
