@@ -198,6 +198,7 @@ export function adapterSuite(name: string, start: StartServer, options: SuiteOpt
     });
 
     it('SPEC 31: a write then a redirect, followed at once by the next request, sees the data', async () => {
+      store().commitLatencyMs = 30;
       const redirect = await browser.get('/redirect');
       expect(redirect.status).toBe(302);
       expect(redirect.headers.get('location')).toBe('/read');
@@ -266,6 +267,7 @@ export function adapterSuite(name: string, start: StartServer, options: SuiteOpt
     });
 
     it('a streamed (chunked) response carries the cookie and is committed before its head', async () => {
+      store().commitLatencyMs = 30;
       const answer = await browser.get('/stream');
       expect(answer.status).toBe(200);
       expect(answer.body).toBe('chunk-1;chunk-2;count=1');
@@ -275,6 +277,7 @@ export function adapterSuite(name: string, start: StartServer, options: SuiteOpt
     });
 
     it('a response with Content-Length keeps it, carries the cookie and is committed', async () => {
+      store().commitLatencyMs = 30;
       const answer = await browser.get('/length');
       expect(answer.status).toBe(200);
       expect(answer.body).toBe('count=1');

@@ -22,10 +22,16 @@ export class CountingStore implements SessionStore {
   destroys = 0;
   /** While true, every call fails with StoreUnavailableError, as a store that cannot be reached. */
   down = false;
+  /**
+   * Milliseconds each commit takes, as a store across a network would: an adapter that
+   * let the response go before its commit finished would be seen by the next request.
+   */
+  commitLatencyMs = 0;
 
   reset(): void {
     this.loads = this.commits = this.destroys = 0;
     this.down = false;
+    this.commitLatencyMs = 0;
   }
 
   /** Calls that reached the store. */
@@ -46,6 +52,7 @@ export class CountingStore implements SessionStore {
   async commit(key: string, delta: SessionDelta, now: number): Promise<CommitResult> {
     this.commits++;
     this.#check();
+    if (this.commitLatencyMs > 0) await new Promise((resolve) => setTimeout(resolve, this.commitLatencyMs));
     return this.inner.commit(key, delta, now);
   }
 
