@@ -44,7 +44,7 @@ const opts = program.opts<{
 const quick = opts.quick === true;
 const rounds = opts.rounds ?? (quick ? 2 : 5);
 const duration = opts.duration ?? (quick ? 2 : 4);
-const warmup = opts.warmup ?? (quick ? 1 : 3);
+const warmup = opts.warmup ?? (quick ? 0.5 : 3);
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
 const wanted = opts.servers?.split(',');
@@ -83,7 +83,9 @@ if (opts.http) {
         log(
           `round ${r + 1}/${rounds} ${c.id.padEnd(24)} ${fmt(result.rps).padStart(7)} req/s  ` +
             `${fmt(result.cpuUsPerRequest, 1).padStart(6)} µs CPU/req  p99 ${result.p99} ms  writes ${result.writes}` +
-            (result.non2xx + result.errors > 0 ? `  non-2xx/errors ${result.non2xx}/${result.errors}` : '') +
+            (result.non2xx + result.errors > 0
+              ? `  non-2xx/409/errors ${result.non2xx}/${result.conflicts}/${result.errors}`
+              : '') +
             (result.lost !== undefined ? `  lost ${result.lost}` : ''),
         );
       }
@@ -106,7 +108,7 @@ let sweep: SweepResult | undefined;
 if (opts.sweep) {
   log('sweep times...');
   const sizes = quick
-    ? ['--large', '1000000', '--reps', '3', '--fill-budget', '15']
+    ? ['--large', '200000', '--reps', '3', '--fill-budget', '15']
     : ['--reps', '7', '--fill-budget', '240'];
   sweep = await runScript<SweepResult>('sweep', sizes, ['--expose-gc', '--max-old-space-size=8192']);
 }

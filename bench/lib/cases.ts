@@ -42,6 +42,15 @@ export const SERVERS: readonly ServerSpec[] = [
     peer: false,
   },
   {
+    id: 'tsession-direct',
+    script: 'tsession-direct',
+    args: [],
+    session: true,
+    label: 'tsession core + MemoryStore, no adapter (handler commits itself)',
+    framework: 'bare',
+    peer: false,
+  },
+  {
     id: 'tsession-sqlite',
     script: 'tsession',
     args: ['sqlite'],

@@ -6,8 +6,8 @@ import type { ChildMessage, ServerStats } from '../servers/harness.js';
 export interface ServerChild {
   readonly port: number;
   readonly pid: number;
-  /** The server's CPU time, request and write counters, and memory, right now. */
-  stats(): Promise<ServerStats>;
+  /** The server's CPU time, request and write counters, and memory, right now (after a full GC with `gc` if the child has --expose-gc). */
+  stats(gc?: boolean): Promise<ServerStats>;
   /** Disconnects the child (it closes its store and exits) and waits for it to exit. */
   stop(): Promise<void>;
 }
@@ -50,7 +50,7 @@ function wrap(child: ChildProcess, port: number): ServerChild {
   return {
     port,
     pid: child.pid as number,
-    stats: () =>
+    stats: (gc = false) =>
       new Promise((resolve) => {
         const onMessage = (message: ChildMessage) => {
           if (message.type !== 'stats') return;
@@ -59,7 +59,7 @@ function wrap(child: ChildProcess, port: number): ServerChild {
           resolve(stats);
         };
         child.on('message', onMessage);
-        child.send({ type: 'stats' });
+        child.send({ type: 'stats', gc });
       }),
     stop: () =>
       new Promise((resolve) => {

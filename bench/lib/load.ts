@@ -16,6 +16,8 @@ export interface RoundResult {
   writes: number;
   /** Responses that were not 2xx, and connection errors. */
   non2xx: number;
+  /** Of the non-2xx: 409 Conflict, a concurrent update of the same key refused rather than lost. */
+  conflicts: number;
   errors: number;
   /** For /write on a session: 2xx responses minus the counter's actual increase (updates lost). */
   lost?: number;
@@ -64,6 +66,7 @@ export async function round(
     requests,
     writes: end.writes - start.writes,
     non2xx: result.non2xx,
+    conflicts: result.statusCodeStats?.['409']?.count ?? 0,
     errors: result.errors,
     ...(counts && { lost: result['2xx'] - (after - before) }),
   };

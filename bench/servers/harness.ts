@@ -57,8 +57,10 @@ export function serve(
     listener(req, res);
   });
   server.keepAliveTimeout = 60_000;
-  process.on('message', (message: { type?: string }) => {
+  process.on('message', (message: { type?: string; gc?: boolean }) => {
     if (message?.type !== 'stats') return;
+    // With --expose-gc the parent may ask for live memory only.
+    if (message.gc) (globalThis as { gc?: () => void }).gc?.();
     const cpu = process.cpuUsage();
     const memory = process.memoryUsage();
     send({
