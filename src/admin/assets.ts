@@ -46,7 +46,8 @@ if (root) {
       const response = await fetch(url, { headers: { accept: 'application/json' } });
       if (!response.ok) return;
       const stats = await response.json();
-      const samples = stats.history;
+      // One sample draws as a flat line, not as nothing.
+      const samples = stats.history.length === 1 ? [stats.history[0], stats.history[0]] : stats.history;
       const last = samples[samples.length - 1] || { live: 0, opsPerSecond: 0 };
       set('live', last.live == null ? '?' : last.live);
       set('ops', last.opsPerSecond.toFixed(1));
