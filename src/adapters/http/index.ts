@@ -1,11 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ConflictError } from '../../errors.js';
 import type { SessionManager } from '../../session/manager.js';
 import type { Session } from '../../session/session.js';
 import { errorAnswer, logServerErrors } from '../shared/errors.js';
 import { holdResponse, sendPlainError } from '../shared/hold-response.js';
 import { nodeSessionRequest, type TrustProxy } from '../shared/node-request.js';
+import { type HttpSessionState, setState } from './state.js';
 
 export type { TrustProxy } from '../shared/node-request.js';
+export { type RetryOptions, retryOnConflict } from './retry.js';
 
 /** A node:http request with its session. */
 export interface SessionIncomingMessage extends IncomingMessage {
@@ -47,19 +50,23 @@ export function withSessions(
 ): (req: IncomingMessage, res: ServerResponse) => void {
   const onError = options.onError ?? logServerErrors;
   return function sessionRequestListener(req, res) {
-    const session = manager.open(nodeSessionRequest(req, options.trustProxy));
+    const request = nodeSessionRequest(req, options.trustProxy);
+    const session = manager.open(request);
     const fail = (error: unknown) => {
+      if (error instanceof ConflictError && state.retry?.()) return;
       onError(error, req);
       const { status, message } = errorAnswer(error);
       sendPlainError(res, status, message);
     };
-    const held = holdResponse(res, () => settle(session), fail);
+    const held = holdResponse(res, () => settle(state.session), fail);
     const handlerFailed = (error: unknown) => {
       // Once the response has begun, the commit decides its outcome; the error is only reported.
       if (held.started) return onError(error, req);
-      if (session.isOpen) session.abort();
+      if (state.session.isOpen) state.session.abort();
       fail(error);
     };
+    const state: HttpSessionState = { manager, request, session, held, handlerFailed };
+    setState(req, state);
     (req as SessionIncomingMessage).session = session;
     let result: unknown;
     try {

@@ -2,8 +2,10 @@ import type { SessionManager } from '../../session/manager.js';
 import type { Session } from '../../session/session.js';
 import { logServerErrors } from '../shared/errors.js';
 import { commitToResponse, errorResponse, webSessionRequest } from '../shared/web-request.js';
+import { states, type WebSessionState } from './state.js';
 
 export { commitToResponse, webSessionRequest, withSessionHeaders } from '../shared/web-request.js';
+export { type RetryOptions, retryOnConflict } from './retry.js';
 
 /** A Web-standard handler that gets the request's session as its second argument. */
 export type SessionFetchHandler = (request: Request, session: Session) => Response | Promise<Response>;
@@ -37,11 +39,14 @@ export function withSessions(
 ): (request: Request) => Promise<Response> {
   const onError = options.onError ?? logServerErrors;
   return async function sessionFetchHandler(request) {
-    const session = manager.open(webSessionRequest(request, options.trustProxy));
+    const sessionRequest = webSessionRequest(request, options.trustProxy);
+    const state: WebSessionState = { manager, request: sessionRequest, session: manager.open(sessionRequest) };
+    states.set(request, state);
     try {
-      return await commitToResponse(session, await handler(request, session));
+      const response = await handler(request, state.session);
+      return await commitToResponse(state.session, response);
     } catch (error) {
-      if (session.isOpen) session.abort();
+      if (state.session.isOpen) state.session.abort();
       onError(error, request);
       return errorResponse(error);
     }
