@@ -63,9 +63,12 @@ export async function createDemoServer(options: DemoOptions): Promise<DemoServer
   const day = 24 * 3600;
   const manager = new SessionManager({
     clientIds: new CookieClientIdManager({ secret, lifetime: day }),
-    container: new SessionDataContainer({ store: createStore(options.dataDir), timeout: day }),
+    container: new SessionDataContainer({
+      store: createStore(options.dataDir),
+      timeout: day,
+      sweepIntervalSeconds: 600,
+    }),
   });
-  const sweeper = setInterval(() => manager.sweep().catch(console.error), 600_000).unref();
   const admin = createDemoAdmin(manager);
   const app = withSessions(manager, route);
   const server = createServer((req, res) => (req.url?.startsWith(ADMIN_PATH) ? admin(req, res) : app(req, res)));
@@ -75,7 +78,6 @@ export async function createDemoServer(options: DemoOptions): Promise<DemoServer
   const { port } = server.address() as AddressInfo;
   let closing: Promise<void> | undefined;
   const close = async () => {
-    clearInterval(sweeper);
     await new Promise<void>((done, fail) => {
       server.close((error) => (error ? fail(error) : done()));
       server.closeIdleConnections();

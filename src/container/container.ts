@@ -22,10 +22,22 @@ export interface SessionDataContainerOptions {
   codec?: SessionCodec;
   /** Called after a session's first commit creates it here. */
   onStart?: (clientKey: string) => void;
-  /** Called when a session ends here. Expiry is reported when a sweep removes the record. */
+  /**
+   * Called when a session ends here. Expiry is reported for records removed by this
+   * container's sweeps (`sweep()` and `sweepIntervalSeconds`); a store's own reclamation
+   * (Redis key TTLs, a MemoryStore's timer) removes records silently.
+   */
   onEnd?: (clientKey: string, reason: SessionEndReason) => void;
   /** Where errors thrown by hooks go. @default console.error */
   onHookError?: (error: unknown) => void;
+  /**
+   * Sweep expired records on an unref'd timer this often, through {@link SessionDataContainer.sweep}
+   * so `onEnd('expired')` fires; 0 leaves sweeping to the app (`manager.sweep()`, the CLI).
+   * @default 0
+   */
+  sweepIntervalSeconds?: number;
+  /** Where errors of timed sweeps go. @default console.error */
+  onSweepError?: (error: unknown) => void;
   /** @default the system clock */
   clock?: Clock;
 }
@@ -51,6 +63,7 @@ export class SessionDataContainer {
   readonly #hooks: Pick<SessionDataContainerOptions, 'onStart' | 'onEnd' | 'onHookError'>;
   /** Store calls made through this container since it was created, by kind (for the admin page's rates). */
   readonly operations = { loads: 0, commits: 0, destroys: 0, sweeps: 0 };
+  readonly #sweeper: NodeJS.Timeout | undefined;
 
   /** @throws SessionConfigError for negative times or a limit the store cannot honour. */
   constructor(options: SessionDataContainerOptions) {
@@ -64,6 +77,17 @@ export class SessionDataContainer {
     this.clock = options.clock ?? systemClock;
     this.#limit = limit;
     this.#hooks = options;
+    const interval = options.sweepIntervalSeconds ?? 0;
+    if (interval > 0) {
+      const onError = options.onSweepError ?? console.error;
+      this.#sweeper = setInterval(() => this.sweep().catch(onError), interval * 1000);
+      this.#sweeper.unref();
+    }
+  }
+
+  /** Stops the sweep timer. The store stays open: close it with `manager.close()` or `store.close()`. */
+  close(): void {
+    clearInterval(this.#sweeper);
   }
 
   /** The client's live record, or undefined when it has none or it has expired (SPEC 24, 26). */
@@ -168,6 +192,9 @@ function checkOptions(
   if (!(timeout >= 0 && Number.isFinite(timeout))) fail('`timeout` must be a number of seconds ≥ 0 (0 = never expire)');
   if (!(resolution >= 0 && Number.isFinite(resolution))) fail('`resolution` must be a number of seconds ≥ 0');
   if (!(maxSessionBytes > 0)) fail('`maxSessionBytes` must be > 0');
+  const interval = options.sweepIntervalSeconds ?? 0;
+  if (!(interval >= 0 && Number.isFinite(interval)))
+    fail('`sweepIntervalSeconds` must be a number of seconds ≥ 0 (0 = off)');
   const limit = options.limit;
   if (limit) {
     if (!(Number.isInteger(limit.max) && limit.max > 0)) fail('`limit.max` must be a positive integer');

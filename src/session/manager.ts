@@ -63,8 +63,9 @@ export class SessionManager implements SessionContext {
     return counts.reduce((a, b) => a + b, 0);
   }
 
-  /** Closes every container's store. */
+  /** Stops every container's sweep timer and closes their stores. */
   async close(): Promise<void> {
+    for (const container of this.containers) container.close();
     await Promise.all([...new Set(this.containers.map((c) => c.store))].map((s) => s.close()));
   }
 }
