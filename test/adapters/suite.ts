@@ -10,7 +10,8 @@ import {
   SessionDataContainer,
   SessionManager,
 } from '../../src/index.js';
-import { request, SECRET } from '../helpers.js';
+import type { Clock } from '../../src/time.js';
+import { manualClock, request, SECRET } from '../helpers.js';
 import { Browser, isExpired } from './support/browser.js';
 import { Gate, type SuiteRoute, suiteRoutes } from './support/routes.js';
 import { CountingStore } from './support/store.js';
@@ -54,12 +55,13 @@ function fixture(
   routes: SuiteRoute[],
   trustProxy: boolean,
   cookie: Partial<CookieClientIdOptions> = {},
+  clock?: Clock,
 ): () => Promise<Fixture> {
   return async () => {
     const store = new CountingStore();
     const manager = new SessionManager({
-      clientIds: new CookieClientIdManager({ secret: SECRET, ...cookie }),
-      container: new SessionDataContainer({ store }),
+      clientIds: new CookieClientIdManager({ secret: SECRET, ...cookie, ...(clock && { clock }) }),
+      container: new SessionDataContainer({ store, resolution: 600, ...(clock && { clock }) }),
     });
     return { store, manager, server: await start(manager, routes, { trustProxy }) };
   };
@@ -81,6 +83,8 @@ export function adapterSuite(name: string, start: StartServer, options: SuiteOpt
     let main: Fixture;
     let proxied: Fixture;
     let postOnly: Fixture;
+    let lasting: Fixture;
+    const clock = manualClock(Math.floor(Date.now() / 1000));
     let browser: Browser;
     const store = () => main.store;
 
@@ -88,7 +92,8 @@ export function adapterSuite(name: string, start: StartServer, options: SuiteOpt
       main = await fixture(start, routes, false)();
       proxied = await fixture(start, routes, true)();
       postOnly = await fixture(start, routes, false, { postOnly: true })();
-      fixtures.push(main, proxied, postOnly);
+      lasting = await fixture(start, routes, false, { lifetime: 86_400 }, clock)();
+      fixtures.push(main, proxied, postOnly, lasting);
     });
     afterAll(async () => {
       await Promise.all(fixtures.map((f) => f.server.close()));
@@ -131,6 +136,20 @@ export function adapterSuite(name: string, start: StartServer, options: SuiteOpt
       expect(post.status).toBe(200);
       expect(post.setCookies).toHaveLength(1);
       expect((await visitor.get('/count')).body).toBe('1');
+    });
+
+    it('SPEC 3: with a lifetime, the cookie is re-sent with a fresh expiry at most once per resolution', async () => {
+      const visitor = new Browser(lasting.server.url);
+      const first = await visitor.get('/count');
+      const expires = Date.parse(first.setCookies[0]?.attributes.get('expires') ?? '');
+      expect(expires).toBe((clock() + 86_400) * 1000);
+      clock.advance(300);
+      expect((await visitor.get('/count')).setCookies).toHaveLength(0);
+      expect((await visitor.get('/read')).setCookies).toHaveLength(0);
+      clock.advance(301);
+      const refreshed = await visitor.get('/read');
+      expect(refreshed.setCookies).toHaveLength(1);
+      expect(Date.parse(refreshed.setCookies[0]?.attributes.get('expires') ?? '')).toBe((clock() + 86_400) * 1000);
     });
 
     it('SPEC 16: three sequential requests count 1, 2, 3', async () => {
