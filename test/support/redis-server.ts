@@ -49,35 +49,56 @@ export function redisBinaryAvailable(): Promise<boolean> {
   });
 }
 
-/** A port the OS calls free right now on 127.0.0.1 (listen on 0, read it, close). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
+/**
+ * A port the OS calls free right now on 127.0.0.1 (listen on 0, read it, close), at
+ * 40000 or above: the Cluster test servers take 20000-29999 and their bus ports 30000-39999.
+ */
+async function freePort(): Promise<number> {
+  for (;;) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const server = createServer();
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => {
+        const { port } = server.address() as { port: number };
+        server.close(() => resolve(port));
+      });
+    });
+    if (port >= 40_000) return port;
+  }
+}
+
+/**
+ * Sends one inline command and resolves the reply received once `complete(reply)`
+ * holds, or undefined on refusal or silence.
+ */
+function ask(port: number, command: string, complete: (reply: string) => boolean): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ port, host: '127.0.0.1' });
+    let reply = '';
+    const done = (answer: string | undefined) => {
+      socket.destroy();
+      resolve(answer);
+    };
+    socket.setTimeout(1_000, () => done(undefined));
+    socket.once('error', () => done(undefined));
+    socket.once('connect', () => socket.write(`${command}\r\n`));
+    socket.on('data', (chunk) => {
+      reply += chunk.toString();
+      if (complete(reply)) done(reply);
     });
   });
 }
 
-/** Sends one inline PING; resolves true on `+PONG` (false on `-LOADING`, refusal, silence). */
-function pong(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ port, host: '127.0.0.1' });
-    let reply = '';
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(1_000, () => done(false));
-    socket.once('error', () => done(false));
-    socket.once('connect', () => socket.write('PING\r\n'));
-    socket.on('data', (chunk) => {
-      reply += chunk.toString();
-      if (reply.includes('\r\n')) done(reply.startsWith('+PONG'));
-    });
-  });
+/** True when the server on `port` answers PING with PONG (not `-LOADING`, not silence). */
+async function pong(port: number): Promise<boolean> {
+  return (await ask(port, 'PING', (r) => r.includes('\r\n')))?.startsWith('+PONG') ?? false;
+}
+
+/** The `process_id` the server on `port` reports, to tell our child from a server that took its port. */
+async function serverPid(port: number): Promise<number | undefined> {
+  const info = await ask(port, 'INFO server', (r) => /process_id:\d+\r\n/.test(r));
+  const pid = info && /process_id:(\d+)/.exec(info)?.[1];
+  return pid ? Number(pid) : undefined;
 }
 
 /** Every child still running, killed if the test process exits without cleaning up. */
@@ -154,6 +175,11 @@ function dedicated(port: number, dir: string, extraArgs: readonly string[]): Ded
           throw new Error(`${failure?.message ?? `redis-server on ${port} did not answer PING`}\n${log.slice(-2_000)}`);
         }
         await new Promise((r) => setTimeout(r, 50));
+      }
+      const answering = await serverPid(port);
+      if (answering !== spawned.pid) {
+        await signal('SIGKILL');
+        throw new Error(`port ${port} is answered by redis-server pid ${answering}, not by ours (${spawned.pid})`);
       }
     },
     stop: () => signal('SIGTERM'),

@@ -1,0 +1,176 @@
+/**
+ * Store faults through a real node:http app over PostgresStore, reached through a TCP
+ * relay (tcp-relay.ts) to the real server: frozen (a server that accepts and never
+ * answers, like a paused process or a stalled network), and cut under load (every
+ * connection reset, like a crash and restart). test/stores/postgres-failure.test.ts
+ * covers the store's own calls on a refused port, a silent port, a lock, and a cut
+ * with no load; this file adds the HTTP answers, a stall, load, counters and memory.
+ */
+import { Pool } from 'pg';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { PostgresStore } from '../../src/stores/postgres/index.js';
+import { POSTGRES_URL, serviceAvailable, uniquePrefix } from '../support/services.js';
+import { type FaultApp, type FaultClient, faultClient, heapAfterGc, pool, startFaultApp, until } from './app.js';
+import { startTcpRelay, type TcpRelay } from './tcp-relay.js';
+
+const available = await serviceAvailable('postgres');
+const STATEMENT_SECONDS = 1;
+const CONNECT_SECONDS = 1;
+/**
+ * The longest one store call may take: a connection (CONNECT_SECONDS) or a query, which
+ * the client cancels one second after the statement timeout; plus generous slack.
+ */
+const CALL_MS = Math.max(CONNECT_SECONDS, STATEMENT_SECONDS + 1) * 1000;
+const BOUND_MS = CALL_MS + 2_000;
+/** A request that loads, then commits, may spend the bound of a call twice. */
+const TWO_CALLS_BOUND_MS = 2 * CALL_MS + 2_000;
+const RECOVERY_LIMIT_MS = 20_000;
+
+const report = (line: string) => console.log(`[faults] postgres: ${line}`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const max = (values: readonly number[]) => Math.round(Math.max(0, ...values));
+const mb = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
+
+describe.skipIf(!available)('PostgresStore faults through node:http (TCP relay to the real server)', () => {
+  const schema = uniquePrefix('pgfaults');
+  const target = new URL(POSTGRES_URL);
+  let admin: Pool;
+  let relay: TcpRelay;
+  let store: PostgresStore;
+  let app: FaultApp;
+
+  beforeAll(async () => {
+    admin = new Pool({ connectionString: POSTGRES_URL, max: 1 });
+    relay = await startTcpRelay({ host: target.hostname, port: Number(target.port || 5432) });
+  });
+  afterAll(async () => {
+    await relay?.close();
+    await admin?.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await admin?.end();
+  });
+  const open = async (table: string) => {
+    const url = new URL(POSTGRES_URL);
+    url.hostname = '127.0.0.1';
+    url.port = String(relay.port);
+    store = new PostgresStore({
+      connectionString: url.href,
+      schema,
+      table,
+      statementTimeoutSeconds: STATEMENT_SECONDS,
+      connectTimeoutSeconds: CONNECT_SECONDS,
+    });
+    await store.migrate();
+    app = await startFaultApp(store);
+  };
+  afterEach(async () => {
+    await relay.restore();
+    await app?.close();
+    await store?.close();
+    expect(app.unexpected).toEqual([]);
+  });
+
+  const committedClients = async (clients: number): Promise<FaultClient[]> => {
+    const all = Array.from({ length: clients }, () => faultClient(app.url));
+    await Promise.all(
+      all.map(async (client, i) => {
+        for (let k = 0; k <= i; k++) {
+          const { status } = await client.inc();
+          expect(status, `setup increment failed: ${app.lastUnavailable}`).toBe(200);
+        }
+      }),
+    );
+    return all;
+  };
+
+  it('answers 503 within the bound while the server is frozen, recovers when it thaws, and keeps every committed session', async () => {
+    await open('frozen');
+    const clients = await committedClients(10);
+    const [held, ...others] = clients as [FaultClient, ...FaultClient[]];
+    const gate = app.gate();
+    const inFlight = held.inc('?gate=1');
+    await gate.reached;
+    relay.freeze();
+    gate.release();
+    const before = await heapAfterGc();
+    const frozen = await pool(
+      Array.from({ length: 300 }, (_, i) => others[i % others.length] as FaultClient),
+      30,
+      (client) => (client.attempted % 2 === 0 ? client.inc() : client.read()),
+    );
+    const after = await heapAfterGc();
+    const caught = await inFlight;
+    expect(caught.status).toBe(503);
+    expect(frozen.map((a) => a.status)).toEqual(frozen.map(() => 503));
+    const latencies = frozen.map((a) => a.ms);
+    for (const ms of latencies) expect(ms).toBeLessThan(BOUND_MS);
+    expect(caught.ms).toBeLessThan(TWO_CALLS_BOUND_MS);
+    expect(after - before).toBeLessThan(20 * 2 ** 20);
+
+    relay.thaw();
+    const recovery = await until(async () => (await others[0]!.read()).status === 200, RECOVERY_LIMIT_MS);
+    for (const client of clients) {
+      const answer = await client.read();
+      expect(answer.status).toBe(200);
+      expect(answer.n).toBeGreaterThanOrEqual(client.acknowledged);
+      expect(answer.n).toBeLessThanOrEqual(client.attempted);
+      expect(answer.n).toBe(client.acknowledged + client.appliedButFailed);
+    }
+    // The frozen requests never reached the server with their commits (their loads failed first).
+    for (const client of others) expect(client.appliedButFailed).toBe(0);
+    report(
+      `frozen: ${frozen.length} requests at 30 concurrent, all 503, max latency ${max(latencies)} ms (bound ${BOUND_MS}); ` +
+        `the request caught between read and commit: 503 after ${Math.round(caught.ms)} ms, increment ` +
+        `${held.appliedButFailed === 1 ? 'applied although answered 503' : 'not applied'}; ` +
+        `heap +${mb(after - before)} MB; first 200 ${Math.round(recovery)} ms after the thaw`,
+    );
+  });
+
+  it('loses no acknowledged increment when every connection is cut under load and restored', async () => {
+    await open('cut');
+    const clients = await committedClients(6);
+    let running = true;
+    const answers: { status: number; ms: number; at: number }[] = [];
+    const load = Promise.all(
+      clients.map(async (client) => {
+        while (running) {
+          const answer = await client.inc();
+          answers.push({ status: answer.status, ms: answer.ms, at: performance.now() });
+          if (answer.status !== 200) await sleep(20);
+        }
+      }),
+    );
+    await sleep(1_500);
+    await relay.cut();
+    await sleep(1_000);
+    await relay.restore();
+    const restored = performance.now();
+    const okSince = (t: number) => answers.some((a) => a.status === 200 && a.at > t);
+    await until(async () => okSince(restored), RECOVERY_LIMIT_MS);
+    await sleep(1_500);
+    running = false;
+    await load;
+
+    const statuses = new Map<number, number>();
+    for (const a of answers) statuses.set(a.status, (statuses.get(a.status) ?? 0) + 1);
+    expect([...statuses.keys()].sort()).toEqual([200, 503]);
+    const latencies = answers.map((a) => a.ms);
+    for (const ms of latencies) expect(ms).toBeLessThan(TWO_CALLS_BOUND_MS);
+    let applied = 0;
+    for (const client of clients) {
+      const answer = await client.read();
+      expect(answer.status).toBe(200);
+      const counter = answer.n as number;
+      expect(counter).toBeGreaterThanOrEqual(client.acknowledged);
+      expect(counter).toBeLessThanOrEqual(client.attempted);
+      expect(counter).toBe(client.acknowledged + client.appliedButFailed);
+      applied += client.appliedButFailed;
+    }
+    const firstOk = Math.min(...answers.filter((a) => a.status === 200 && a.at > restored).map((a) => a.at));
+    const sum = (pick: (c: FaultClient) => number) => clients.reduce((t, c) => t + pick(c), 0);
+    report(
+      `cut under load: ${sum((c) => c.attempted)} increments attempted, ${sum((c) => c.acknowledged)} acknowledged, ` +
+        `${statuses.get(503)} answered 503, ${applied} applied although answered 503; ` +
+        `max latency ${max(latencies)} ms (bound ${TWO_CALLS_BOUND_MS}); first 200 ${Math.round(firstOk - restored)} ms after the relay listened again`,
+    );
+  });
+});
