@@ -36,6 +36,8 @@ export interface KoaSessionOptions {
  * - tsession's errors carry `status` (and `expose` for client errors), so Koa's error
  *   handling answers 409 for a conflicting commit and 503 for a store that is down; opt
  *   a route into retrying with {@link retryOnConflict}.
+ * - A handler that bypasses Koa (`ctx.respond = false`, writing `ctx.res` itself) sends
+ *   its head before this middleware commits: commit first with `await ctx.session.commit()`.
  *
  * @example
  * ```ts
