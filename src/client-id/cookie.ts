@@ -59,6 +59,8 @@ export interface CookieClientIdOptions {
 /** A far-future expiry for `lifetime: 0`; browsers clamp it to their own maximum (400 days in current ones). */
 const FAR_FUTURE = new Date('9999-12-31T23:59:59Z');
 const THIRD_PARTY_ID = /^[\x21-\x7e]{1,256}$/;
+/** Same-name cookies tried per request: enough for real path/domain overlaps, bounded against floods. */
+const MAX_SAME_NAME_COOKIES = 4;
 const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 /**
@@ -96,9 +98,10 @@ export class CookieClientIdManager implements ClientIdManager {
 
   read(request: SessionRequest): ClientIdReading | undefined {
     for (const source of this.#conveyances) {
-      const raw = this.#rawId(request, source);
-      const verified = raw === undefined ? undefined : this.#verify(raw);
-      if (verified) return { ...verified, source };
+      for (const raw of this.#candidates(request, source)) {
+        const verified = this.#verify(raw);
+        if (verified) return { ...verified, source };
+      }
     }
     return undefined;
   }
@@ -138,16 +141,16 @@ export class CookieClientIdManager implements ClientIdManager {
     return `<input type="hidden" name="${escapeAttribute(this.cookieName)}" value="${escapeAttribute(id)}">`;
   }
 
-  #rawId(request: SessionRequest, source: CookieConveyance): string | undefined {
+  /** The ids a conveyance offers, first to last; several cookies of one name are all tried. */
+  #candidates(request: SessionRequest, source: CookieConveyance): string[] {
+    const one = (value: string | undefined) => (value === undefined ? [] : [value]);
     switch (source) {
-      case 'cookie': {
-        const header = request.header('cookie');
-        return header === undefined ? undefined : parseCookies(header)[this.cookieName];
-      }
+      case 'cookie':
+        return cookieValues(request.header('cookie'), this.cookieName);
       case 'url':
-        return queryParameter(request.url, this.cookieName);
+        return one(queryParameter(request.url, this.cookieName));
       case 'form':
-        return request.formField?.(this.cookieName);
+        return one(request.formField?.(this.cookieName));
     }
   }
 
@@ -207,6 +210,24 @@ function checkCookieOptions(o: CookieClientIdOptions & { path: string; sameSite:
     if (!['cookie', 'url', 'form'].includes(c))
       fail(`unknown conveyance ${JSON.stringify(c)}; use 'cookie', 'url' or 'form'`);
   }
+}
+
+/**
+ * Every value of the cookie `name` in a Cookie header, in order (at most
+ * {@link MAX_SAME_NAME_COOKIES}). A browser sends a cookie of a more specific path or of
+ * a parent domain under the same name, so a stale or planted one must not hide the
+ * valid id behind it.
+ */
+function cookieValues(header: string | undefined, name: string): string[] {
+  if (header === undefined) return [];
+  const values: string[] = [];
+  for (const pair of header.split(';')) {
+    const eq = pair.indexOf('=');
+    if (eq < 0 || pair.slice(0, eq).trim() !== name) continue;
+    values.push(parseCookies(pair.trim())[name] ?? '');
+    if (values.length === MAX_SAME_NAME_COOKIES) break;
+  }
+  return values;
 }
 
 function queryParameter(url: string, name: string): string | undefined {

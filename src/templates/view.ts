@@ -19,7 +19,7 @@ export interface SessionView {
  *
  * @example
  * ```ts
- * res.locals.session = await sessionView(req.session, ['shop.cart', 'app.prefs']);
+ * res.locals.session = await sessionView(req.tsession, ['shop.cart', 'app.prefs']);
  * // in EJS: <%= session.path('session:app.prefs/theme | light') %>
  * ```
  */

@@ -110,6 +110,17 @@ describe('SPEC 6-8: invalid ids, format, cache prevention', () => {
     });
   }
 
+  it('SPEC 6: a bad cookie of the same name ahead of the valid one does not hide the session', async () => {
+    const { manager } = memoryManager();
+    const first = manager.open(request());
+    (await first.get('counter')).set('count', 7);
+    await first.commit();
+    const good = cookieFrom(first.responseHeaders) as string;
+    const planted = manager.open(request({ cookie: `tsession=${cases['tampered tag']}; other=1; ${good}` }));
+    expect((await planted.get('counter')).get('count')).toBe(7);
+    expect(planted.idSource).toBe('cookie');
+  });
+
   it('SPEC 7: 10,000 new ids never collide, match the format, and verify only with the secret that made them', () => {
     const { manager } = memoryManager();
     const ids = new Set<string>();

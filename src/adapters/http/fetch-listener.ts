@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 
 /**
@@ -17,8 +18,9 @@ export function fetchListener(
   return function fetchRequestListener(req, res) {
     respond(handler, req, res).catch((error: unknown) => {
       console.error(error);
-      if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' });
-      res.end('Internal Server Error');
+      // Once the head is out, a truncated body must not pass for a whole one.
+      if (res.headersSent) return res.destroy();
+      res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' }).end('Internal Server Error');
     });
   };
 }
@@ -40,7 +42,7 @@ async function respond(
     res.end();
     return;
   }
-  Readable.fromWeb(response.body as NodeReadableStream<Uint8Array>).pipe(res);
+  await pipeline(Readable.fromWeb(response.body as NodeReadableStream<Uint8Array>), res);
 }
 
 function toRequest(req: IncomingMessage): Request {
