@@ -11,6 +11,7 @@
 import { CookieClientIdManager, jsonCodec, SessionDataContainer, SessionManager, type SessionRequest } from 'tsession';
 import { MemoryStore } from 'tsession/memory';
 import { emit, numberFlag } from './lib/args.js';
+import { median } from './lib/stats.js';
 
 /** What this script reports. */
 export interface MemoryPerSessionResult {
@@ -60,33 +61,40 @@ await fill(makeManager(10_000).manager, 5_000);
 // The value's own cost: the same encodings held in a preallocated array.
 const holder: unknown[] = new Array(N).fill(0);
 collect();
-let before = process.memoryUsage().heapUsed;
+const before = process.memoryUsage().heapUsed;
 for (let i = 0; i < N; i++) holder[i] = jsonCodec.encode(storedValue(i), ['bench', 'n']);
 collect();
 const valueBytes = (process.memoryUsage().heapUsed - before) / N;
 holder.length = 0;
 
-const { store, manager } = makeManager(N * 2);
-collect();
-before = process.memoryUsage().heapUsed;
-const rssBefore = process.memoryUsage().rss;
-await fill(manager, N);
-collect();
-const after = process.memoryUsage();
-if (store.size !== N) throw new Error(`memory-per-session: expected ${N} sessions, the store holds ${store.size}`);
+/** One fresh store of N sessions: heap and RSS growth per session. */
+async function measureOnce(): Promise<{ heap: number; rss: number }> {
+  const { store, manager } = makeManager(N * 2);
+  collect();
+  const heapBefore = process.memoryUsage().heapUsed;
+  const rssBefore = process.memoryUsage().rss;
+  await fill(manager, N);
+  collect();
+  const after = process.memoryUsage();
+  if (store.size !== N) throw new Error(`memory-per-session: expected ${N} sessions, the store holds ${store.size}`);
+  await manager.close();
+  return { heap: (after.heapUsed - heapBefore) / N, rss: (after.rss - rssBefore) / N };
+}
 
-const heapBytesPerSession = (after.heapUsed - before) / N;
+// The median of a few fresh stores: one run's figure moves with what the GC left behind.
+const runs: { heap: number; rss: number }[] = [];
+for (let i = 0; i < numberFlag('reps', 3); i++) runs.push(await measureOnce());
+const heapBytesPerSession = median(runs.map((r) => r.heap));
 const result: MemoryPerSessionResult = {
   sessions: N,
   heapBytesPerSession,
   valueBytes,
   overheadBytes: heapBytesPerSession - valueBytes,
-  rssBytesPerSession: (after.rss - rssBefore) / N,
+  rssBytesPerSession: median(runs.map((r) => r.rss)),
 };
 emit(
   result,
-  `memory per idle session (${N.toLocaleString('en-US')} sessions): heap ${heapBytesPerSession.toFixed(0)} B, ` +
+  `memory per idle session (${N.toLocaleString('en-US')} sessions, median of ${runs.length} stores): heap ${heapBytesPerSession.toFixed(0)} B, ` +
     `of which the value ${valueBytes.toFixed(0)} B -> overhead ${result.overheadBytes.toFixed(0)} B; ` +
     `RSS ${result.rssBytesPerSession.toFixed(0)} B`,
 );
-await manager.close();

@@ -7,7 +7,8 @@
  *
  * Stores are filled directly through `store.commit` on an injected `now`. The large
  * store's live records are written once; each repetition then adds `expired` records
- * that have already expired and times `store.sweep(now)`. A fill slower than
+ * that have already expired to each store and times `store.sweep(now)`, small and large
+ * in turn, after one discarded warm-up repetition. A fill slower than
  * `--fill-budget` seconds stops early, and the size actually reached is reported.
  */
 import type { SessionDelta, SessionStore } from 'tsession';
@@ -72,45 +73,72 @@ async function fillLive(store: SessionStore, count: number, budgetSeconds: numbe
   return count;
 }
 
+/** Adds `expired` already-expired records to `store`, sweeps, and returns the sweep's milliseconds. */
+async function sweepOnce(
+  store: SessionStore,
+  kind: StoreKind,
+  expired: number,
+  tag: string,
+  now: number,
+): Promise<number> {
+  for (let i = 0; i < expired; i++) await store.commit(`expired-${tag}-${i}`, delta(T0 + 10 + (i % 50)), T0);
+  gc();
+  const start = performance.now();
+  const removed = await store.sweep(now);
+  const ms = performance.now() - start;
+  if (removed !== expired) throw new Error(`sweep removed ${removed} of ${expired} expired records (${kind})`);
+  return ms;
+}
+
+/**
+ * The small and the large store side by side: both are opened, the large one filled,
+ * then each repetition sweeps the small one and the large one in turn (A B A B), after
+ * one discarded warm-up repetition, so the JIT and the machine's drift hit both alike.
+ */
 async function measure(
   kind: StoreKind,
-  stored: number,
+  large: number,
   expired: number,
   reps: number,
   budgetSeconds: number,
-): Promise<SweepMeasurement | string> {
-  const opened = await openStore(kind, { maxSessions: stored + expired + 1 });
-  if (typeof opened === 'string') return opened;
-  const { store } = opened;
+): Promise<SweepMeasurement[] | string> {
+  const small = await openStore(kind, { maxSessions: expired + 1 });
+  if (typeof small === 'string') return small;
+  const big = await openStore(kind, { maxSessions: large + expired + 1 });
+  if (typeof big === 'string') {
+    await small.dispose();
+    return big;
+  }
   try {
     const fillStart = performance.now();
-    const wantedLive = stored - expired;
-    const live = await fillLive(store, wantedLive, budgetSeconds);
+    const live = await fillLive(big.store, large - expired, budgetSeconds);
     const fillSeconds = (performance.now() - fillStart) / 1000;
-    const times: number[] = [];
-    for (let rep = 0; rep < reps; rep++) {
-      for (let i = 0; i < expired; i++) await store.commit(`expired-${rep}-${i}`, delta(T0 + 10 + (i % 50)), T0);
-      gc();
-      const start = performance.now();
-      const removed = await store.sweep(T0 + 100 + rep);
-      times.push(performance.now() - start);
-      if (removed !== expired) throw new Error(`sweep removed ${removed} of ${expired} expired records (${kind})`);
+    const times: [number[], number[]] = [[], []];
+    for (let rep = -1; rep < reps; rep++) {
+      const now = T0 + 100 + rep + 1;
+      const a = await sweepOnce(small.store, kind, expired, `${rep}`, now);
+      const b = await sweepOnce(big.store, kind, expired, `${rep}`, now);
+      if (rep < 0) continue;
+      times[0].push(a);
+      times[1].push(b);
     }
-    const measurement: SweepMeasurement = {
+    const summary = (stored: number, ms: number[], fill: number): SweepMeasurement => ({
       store: kind,
-      stored: live + expired,
+      stored,
       expired,
-      medianMs: median(times),
-      minMs: min(times),
-      maxMs: max(times),
-      fillSeconds,
-    };
-    if (live < wantedLive) {
-      measurement.note = `fill stopped at its ${budgetSeconds} s budget: ${live + expired} stored instead of ${stored}`;
+      medianMs: median(ms),
+      minMs: min(ms),
+      maxMs: max(ms),
+      fillSeconds: fill,
+    });
+    const largeResult = summary(live + expired, times[1], fillSeconds);
+    if (live < large - expired) {
+      largeResult.note = `fill stopped at its ${budgetSeconds} s budget: ${live + expired} stored instead of ${large}`;
     }
-    return measurement;
+    return [summary(expired, times[0], 0), largeResult];
   } finally {
-    await opened.dispose();
+    await small.dispose();
+    await big.dispose();
   }
 }
 
@@ -122,22 +150,21 @@ const storesAt = process.argv.indexOf('--stores');
 const kinds = (storesAt >= 0 ? (process.argv[storesAt + 1] ?? '') : 'memory,sqlite').split(',') as StoreKind[];
 
 const result: SweepResult = { measurements: [], skipped: {} };
-const lines: string[] = [];
 for (const kind of kinds) {
-  for (const stored of [expired, large]) {
-    const m = await measure(kind, stored, expired, reps, budget);
-    if (typeof m === 'string') {
-      result.skipped[kind] = m;
-      lines.push(`sweep ${kind}: skipped: ${m}`);
-      break;
-    }
+  const measured = await measure(kind, large, expired, reps, budget);
+  if (typeof measured === 'string') {
+    result.skipped[kind] = measured;
+    process.stderr.write(`sweep ${kind}: skipped: ${measured}\n`);
+    continue;
+  }
+  for (const m of measured) {
     result.measurements.push(m);
-    lines.push(
+    process.stderr.write(
       `sweep ${kind}: ${m.expired.toLocaleString('en-US')} expired among ${m.stored.toLocaleString('en-US')}: ` +
         `median ${m.medianMs.toFixed(2)} ms (min ${m.minMs.toFixed(2)}, max ${m.maxMs.toFixed(2)}; fill ${m.fillSeconds.toFixed(1)} s)` +
-        (m.note ? ` [${m.note}]` : ''),
+        (m.note ? ` [${m.note}]` : '') +
+        '\n',
     );
-    process.stderr.write(`${lines.at(-1)}\n`);
   }
 }
 emit(result, '');
