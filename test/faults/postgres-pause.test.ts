@@ -121,7 +121,7 @@ describe.skipIf(!available)('PostgresStore faults through node:http (TCP relay t
       `frozen: ${frozen.length} requests at 30 concurrent, all 503, max latency ${max(latencies)} ms (bound ${BOUND_MS}); ` +
         `the request caught between read and commit: 503 after ${Math.round(caught.ms)} ms, increment ` +
         `${held.appliedButFailed === 1 ? 'applied although answered 503' : 'not applied'}; ` +
-        `heap +${mb(after - before)} MB; first 200 ${Math.round(recovery)} ms after the thaw`,
+        `heap ${after < before ? '' : '+'}${mb(after - before)} MB; first 200 ${Math.round(recovery)} ms after the thaw`,
     );
   });
 
