@@ -5,7 +5,7 @@ import { create, entriesOf, type Harness, loadLive, put, putIf, rejectsConflict,
 /** Commits of deltas: partial writes, deletes, clear, versions and their conflicts, concurrency. */
 export function deltaCases({ t, store, caps }: Harness): void {
   t.describe('deltas', () => {
-    t.it('a commit changes only the entries it lists and increments their versions', async () => {
+    t.it('a commit changes only the entries it lists, giving each the number of the commit as version', async () => {
       await create(store(), 'k1', [put('a', '"a1"'), put('b', '"b1"'), put('c', '"c1"')]);
       await store().commit('k1', { create: false, writes: [put('a', '"a2"')] }, T0 + 1);
       await store().commit('k1', { create: false, writes: [put('a', '"a3"'), put('d', '"d1"')] }, T0 + 2);
@@ -13,7 +13,7 @@ export function deltaCases({ t, store, caps }: Harness): void {
         'app.data › a': ['"a3"', 3],
         'app.data › b': ['"b1"', 1],
         'app.data › c': ['"c1"', 1],
-        'app.data › d': ['"d1"', 1],
+        'app.data › d': ['"d1"', 3],
       });
     });
 
@@ -23,13 +23,13 @@ export function deltaCases({ t, store, caps }: Harness): void {
       assert.deepEqual(entriesOf(await loadLive(store(), 'k1', T0 + 1)), { 'app.data › b': ['"b1"', 1] });
     });
 
-    t.it('clear removes every entry before the writes; a rewritten entry keeps counting versions', async () => {
+    t.it('clear removes every entry before the writes; the entries written get the commit’s version', async () => {
       await create(store(), 'k1', [put('a', '"a1"'), put('b', '"b1"'), put('x', '"x1"', 'other.pkg')]);
       await store().commit('k1', { create: false, writes: [put('a', '"a2"')] }, T0 + 1);
       await store().commit('k1', { create: false, clear: true, writes: [put('a', '"a3"'), put('n', '"n1"')] }, T0 + 2);
       assert.deepEqual(entriesOf(await loadLive(store(), 'k1', T0 + 2)), {
         'app.data › a': ['"a3"', 3],
-        'app.data › n': ['"n1"', 1],
+        'app.data › n': ['"n1"', 3],
       });
       await store().commit('k1', { create: false, clear: true, writes: [] }, T0 + 3);
       assert.deepEqual((await loadLive(store(), 'k1', T0 + 3)).entries, []);
@@ -75,7 +75,7 @@ export function deltaCases({ t, store, caps }: Harness): void {
       );
       assert.deepEqual(entriesOf(await loadLive(store(), 'k1', T0 + 2)), {
         'app.data › a': ['"a1"', 1],
-        'app.data › new': ['"n1"', 1],
+        'app.data › new': ['"n1"', 2],
       });
       await create(store(), 'k2', [putIf('x', '"x1"', 0)]);
       assert.deepEqual(entriesOf(await loadLive(store(), 'k2')), { 'app.data › x': ['"x1"', 1] });
@@ -96,7 +96,13 @@ export function deltaCases({ t, store, caps }: Harness): void {
       );
       const entries = entriesOf(await loadLive(store(), 'k1', T0 + 1));
       assert.equal(Object.keys(entries).length, 51);
-      for (const [i, key] of keys.entries()) assert.deepEqual(entries[`app.data › ${key}`], [`${i}`, 1]);
+      for (const [i, key] of keys.entries()) assert.equal(entries[`app.data › ${key}`]?.[0], `${i}`);
+      // Each commit took its own number: 2 to 51, in the order they were applied.
+      const versions = keys.map((key) => entries[`app.data › ${key}`]?.[1] as number).sort((a, b) => a - b);
+      assert.deepEqual(
+        versions,
+        keys.map((_, i) => i + 2),
+      );
     });
 
     t.it('50 concurrent read-then-write commits of one key: exactly one wins, the rest conflict', async () => {

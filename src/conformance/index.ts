@@ -15,6 +15,7 @@ import { recordCases } from './record-cases.js';
 import { sessionCases } from './session-cases.js';
 import { sweepCases } from './sweep-cases.js';
 import { valueCases } from './value-cases.js';
+import { versionCases } from './version-cases.js';
 
 export type { ContractCapabilities, StoreFixture, TestApi } from './harness.js';
 
@@ -30,7 +31,7 @@ export interface StoreContractOptions {
 
 /**
  * Registers the store contract suite: load, create, deltas with per-key versions and
- * their conflicts, expiry, touch races, destroy, sweep, scan, count, limits,
+ * their conflicts, versions that never repeat for a key (no ABA after a delete or clear), expiry, touch races, destroy, sweep, scan, count, limits,
  * regenerate, concurrency, awkward keys and values, and whole-request scenarios
  * through `SessionManager`. `setup` runs before every case and must give an empty
  * store; after the case the store is closed and `cleanup` runs. Times are fixed, so
@@ -97,6 +98,7 @@ export function describeStoreContract(
 
     recordCases(harness);
     deltaCases(harness);
+    versionCases(harness);
     sweepCases(harness);
     limitCases(harness);
     valueCases(harness);

@@ -68,6 +68,25 @@ export function sessionCases({ t, store, caps }: Harness): void {
       );
     }
 
+    if (caps.perKeyVersions) {
+      t.it('a read-then-write request loses to a delete and a rewrite of the key in between (no ABA)', async () => {
+        const { manager } = setup();
+        const cookie = await start(manager, { x: 'first' });
+        const slow = manager.open(request(cookie));
+        const slowData = await slow.get('app.data');
+        const seen = slowData.get('x');
+        const remover = manager.open(request(cookie));
+        (await remover.get('app.data')).delete('x');
+        await remover.commit();
+        const writer = manager.open(request(cookie));
+        (await writer.get('app.data')).set('x', 'C');
+        await writer.commit();
+        slowData.set('x', `${String(seen)} + A`);
+        await assert.rejects(slow.commit(), (e: unknown) => e instanceof ConflictError && e.reason === 'version');
+        assert.equal(await readValue(manager, cookie, 'app.data', 'x'), 'C');
+      });
+    }
+
     t.it('invalidate is final: a slower concurrent commit cannot bring the session back (SPEC 37)', async () => {
       const { manager } = setup();
       const cookie = await start(manager, { user: 'ann' });

@@ -21,7 +21,17 @@ export interface StoredEntry {
   readonly key: string;
   /** The codec's encoding of the value. */
   readonly value: string;
-  /** 1 when first written, incremented by every commit that writes the entry. */
+  /**
+   * The number of the commit that last set this entry, counted per record: each record
+   * keeps a commit sequence `seq` (0 when created), and every commit with at least one
+   * entry write (a set or a delete) takes `seq + 1` as its number, stores it back as
+   * `seq`, and gives it as the version of every entry it sets. So within one record a
+   * version never repeats for a key, not even after the entry was deleted or cleared and
+   * written again, and a commit whose `expectVersion` was read before such a delete and
+   * rewrite fails. A new record counts from 0, so its first commit with writes gives 1;
+   * a record created over an expired one or by a regenerate is new. Commits with no
+   * entry writes (a touch, a clear alone) take no number.
+   */
   readonly version: number;
 }
 

@@ -1,3 +1,4 @@
+import { highestVersion } from '../apply-delta.js';
 import type { StoredEntry, StoredSession } from '../types.js';
 
 /** The format marker every blob carries, so a foreign session in a shared store is never misread. */
@@ -17,7 +18,18 @@ export interface SessionBlob {
   readonly lastAccess: number;
   readonly expiresAt: number | null;
   readonly entries: readonly StoredEntry[];
+  /**
+   * The record's commit sequence, the number of its last commit with entry writes (see `StoredEntry.version`).
+   * A blob written before it existed reads as its highest entry version.
+   */
+  readonly seq: number;
   readonly cookie: { readonly originalMaxAge: number; readonly maxAge: number; readonly expires: string };
+}
+
+/** A record as kept in a blob: the stored session and its commit sequence. */
+export interface BlobRecord extends StoredSession {
+  /** The record's commit sequence: the number of its last commit with entry writes. */
+  readonly seq: number;
 }
 
 /**
@@ -25,7 +37,7 @@ export interface SessionBlob {
  * plus `graceSeconds`, counted on the system clock since that is the clock the
  * underlying store expires by; liveness itself is always decided from `expiresAt`.
  */
-export function toBlob(record: StoredSession, now: number, graceSeconds: number): SessionBlob {
+export function toBlob(record: BlobRecord, now: number, graceSeconds: number): SessionBlob {
   const ttlSeconds = record.expiresAt === null ? NEVER_SECONDS : Math.max(2, record.expiresAt - now + graceSeconds);
   const ttlMs = Math.ceil(ttlSeconds * 1000);
   return {
@@ -34,12 +46,13 @@ export function toBlob(record: StoredSession, now: number, graceSeconds: number)
     lastAccess: record.lastAccess,
     expiresAt: record.expiresAt,
     entries: record.entries.map(({ pkg, key, value, version }) => ({ pkg, key, value, version })),
+    seq: record.seq,
     cookie: { originalMaxAge: ttlMs, maxAge: ttlMs, expires: new Date(Date.now() + ttlMs).toISOString() },
   };
 }
 
 /** The record in a blob the underlying store returned, or undefined when it is not a tsession blob. */
-export function fromBlob(value: unknown): StoredSession | undefined {
+export function fromBlob(value: unknown): BlobRecord | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
   const blob = value as Partial<SessionBlob>;
   if (blob.format !== BLOB_FORMAT || !Array.isArray(blob.entries)) return undefined;
@@ -48,6 +61,7 @@ export function fromBlob(value: unknown): StoredSession | undefined {
     lastAccess: Number(blob.lastAccess),
     expiresAt: blob.expiresAt ?? null,
     entries: blob.entries,
+    seq: typeof blob.seq === 'number' ? blob.seq : highestVersion(blob.entries),
   };
 }
 

@@ -9,7 +9,7 @@ import type {
   StoredSession,
   SweepOptions,
 } from '../types.js';
-import { fromBlob, isLive, toBlob } from './blob.js';
+import { type BlobRecord, fromBlob, isLive, toBlob } from './blob.js';
 import { type ConnectCompatibleStore, callStore } from './callbacks.js';
 import { KeyLock } from './key-lock.js';
 
@@ -38,7 +38,7 @@ const SWEEP_BATCH = 100;
 /**
  * Runs tsession over any express-session-compatible store (connect-redis,
  * connect-pg-simple, memorystore, express-session's `MemoryStore`, ...). Each client's
- * record is ONE session blob `{ createdAt, lastAccess, expiresAt, entries, cookie }`,
+ * record is ONE session blob `{ createdAt, lastAccess, expiresAt, entries, seq, cookie }`,
  * and `cookie.expires`/`maxAge` make the underlying store expire it by itself.
  *
  * **What such a store cannot guarantee.** Its API has no compare-and-set, so a commit
@@ -104,7 +104,7 @@ export class ConnectStore implements SessionStore {
 
   async load(key: string, now: number): Promise<StoredSession | undefined> {
     const record = await this.#get(key);
-    return record && isLive(record, now) ? record : undefined;
+    return record && isLive(record, now) ? withoutSeq(record) : undefined;
   }
 
   /** Read, check in process, write the whole blob: atomic only against commits of this process (see the class doc). */
@@ -121,14 +121,15 @@ export class ConnectStore implements SessionStore {
         const replaced = await this.#get(delta.replaces);
         if (!(replaced && isLive(replaced, now))) throw new ConflictError('gone');
       }
-      const entries = applyEntryWrites(live?.entries ?? [], delta);
+      const { entries, seq } = applyEntryWrites(live?.entries ?? [], delta, live?.seq ?? 0);
       const touch = delta.touch;
       if (!live && !touch) throw new SessionStateError('ConnectStore: a creating commit needs a `touch`');
-      const record: StoredSession = {
+      const record: BlobRecord = {
         createdAt: live?.createdAt ?? now,
         lastAccess: Math.max(live?.lastAccess ?? 0, touch?.lastAccess ?? 0),
         expiresAt: touch ? laterExpiry(live, touch.expiresAt) : (live as StoredSession).expiresAt,
         entries,
+        seq,
       };
       await this.#call('set', (cb) => this.#store.set(key, toBlob(record, now, this.#graceSeconds), cb));
       // Not atomic with the set above: a crash in between leaves the old record to expire by itself.
@@ -167,7 +168,7 @@ export class ConnectStore implements SessionStore {
   /** Every live record, read with the store's `all()`. @throws SessionStateError when the store has no `all()`. */
   async *scan(now: number): AsyncIterable<ScannedSession> {
     for (const [key, record] of await this.#all()) {
-      if (isLive(record, now)) yield { key, ...record };
+      if (isLive(record, now)) yield { key, ...withoutSeq(record) };
     }
   }
 
@@ -179,7 +180,7 @@ export class ConnectStore implements SessionStore {
   /** Nothing to release: the express-session store belongs to the app. */
   async close(): Promise<void> {}
 
-  async #get(key: string): Promise<StoredSession | undefined> {
+  async #get(key: string): Promise<BlobRecord | undefined> {
     return fromBlob(await this.#call('get', (cb) => this.#store.get(key, cb)));
   }
 
@@ -196,7 +197,7 @@ export class ConnectStore implements SessionStore {
     });
   }
 
-  async #all(): Promise<[string, StoredSession][]> {
+  async #all(): Promise<[string, BlobRecord][]> {
     const all = this.#store.all;
     if (typeof all !== 'function') {
       throw new SessionStateError(
@@ -212,13 +213,18 @@ export class ConnectStore implements SessionStore {
     }
     return pairs.flatMap(([key, value]) => {
       const record = fromBlob(value);
-      return record ? [[key, record] as [string, StoredSession]] : [];
+      return record ? [[key, record] as [string, BlobRecord]] : [];
     });
   }
 
   #call<T>(operation: string, invoke: (cb: (error?: unknown, result?: T) => void) => unknown): Promise<T> {
     return callStore(operation, this.#timeoutMs, invoke);
   }
+}
+
+/** The record as `load` and `scan` give it: the commit sequence stays inside the store. */
+function withoutSeq({ seq: _, ...session }: BlobRecord): StoredSession {
+  return session;
 }
 
 /** Two racing touches keep the later expiry (SPEC 30). */

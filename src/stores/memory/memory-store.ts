@@ -31,11 +31,10 @@ export interface MemoryStoreOptions {
 }
 
 interface MemoryRecord {
-  createdAt: number;
-  lastAccess: number;
-  expiresAt: number | null;
-  /** Replaced, never mutated, so a loaded snapshot stays stable. */
-  entries: readonly StoredEntry[];
+  /** What `load` hands out: replaced, never mutated, so a loaded snapshot stays stable. */
+  readonly session: StoredSession;
+  /** The commit sequence: the number of the last commit with entry writes (see {@link StoredEntry.version}). */
+  readonly seq: number;
 }
 
 /**
@@ -81,7 +80,7 @@ export class MemoryStore implements SessionStore {
 
   async load(key: string, now: number): Promise<StoredSession | undefined> {
     const record = this.#records.get(key);
-    return record && isLive(record, now) ? record : undefined;
+    return record && isLive(record, now) ? record.session : undefined;
   }
 
   async commit(key: string, delta: SessionDelta, now: number): Promise<CommitResult> {
@@ -91,16 +90,20 @@ export class MemoryStore implements SessionStore {
       throw new ConflictError(delta.create ? 'exists' : 'gone');
     }
     if (delta.replaces !== undefined && !this.#isLive(delta.replaces, now)) throw new ConflictError('gone');
-    const entries = applyEntryWrites(live?.entries ?? [], delta);
+    const { entries, seq } = applyEntryWrites(live?.session.entries ?? [], delta, live?.seq ?? 0);
     const evicted = delta.create ? this.#makeRoom(key, delta, now) : [];
     if (delta.replaces !== undefined) this.#delete(delta.replaces);
-    this.#put(key, {
-      createdAt: live?.createdAt ?? now,
-      lastAccess: Math.max(live?.lastAccess ?? 0, delta.touch?.lastAccess ?? 0),
+    const previous = live?.session;
+    const session: StoredSession = {
+      createdAt: previous?.createdAt ?? now,
+      lastAccess: Math.max(previous?.lastAccess ?? 0, delta.touch?.lastAccess ?? 0),
       expiresAt:
-        delta.touch === undefined ? (live as MemoryRecord).expiresAt : laterExpiry(live, delta.touch.expiresAt),
+        delta.touch === undefined
+          ? (previous as StoredSession).expiresAt
+          : laterExpiry(previous, delta.touch.expiresAt),
       entries,
-    });
+    };
+    this.#put(key, { session, seq });
     return { evicted };
   }
 
@@ -120,7 +123,7 @@ export class MemoryStore implements SessionStore {
 
   async *scan(now: number): AsyncIterable<ScannedSession> {
     for (const [key, record] of [...this.#records]) {
-      if (isLive(record, now)) yield { key, ...record };
+      if (isLive(record, now)) yield { key, ...record.session };
     }
   }
 
@@ -151,7 +154,7 @@ export class MemoryStore implements SessionStore {
     const cap = Math.min(this.#maxSessions, limit?.max ?? Number.POSITIVE_INFINITY);
     const evicted: string[] = [];
     while (others() >= cap) {
-      const victim = this.#buckets.soonest(spared, (k) => this.#records.get(k)?.expiresAt);
+      const victim = this.#buckets.soonest(spared, (k) => this.#records.get(k)?.session.expiresAt);
       if (victim === undefined) break;
       this.#delete(victim);
       evicted.push(victim);
@@ -166,24 +169,25 @@ export class MemoryStore implements SessionStore {
 
   #put(key: string, record: MemoryRecord): void {
     const previous = this.#records.get(key);
-    this.#buckets.move(key, previous?.expiresAt, record.expiresAt);
+    this.#buckets.move(key, previous?.session.expiresAt, record.session.expiresAt);
     this.#records.set(key, record);
   }
 
   #delete(key: string): boolean {
     const record = this.#records.get(key);
     if (!record) return false;
-    this.#buckets.move(key, record.expiresAt, undefined);
+    this.#buckets.move(key, record.session.expiresAt, undefined);
     return this.#records.delete(key);
   }
 }
 
 function isLive(record: MemoryRecord, now: number): boolean {
-  return record.expiresAt === null || now <= record.expiresAt;
+  const { expiresAt } = record.session;
+  return expiresAt === null || now <= expiresAt;
 }
 
 /** Two concurrent touches keep the later expiry (SPEC 30). */
-function laterExpiry(live: MemoryRecord | undefined, next: number | null): number | null {
+function laterExpiry(live: StoredSession | undefined, next: number | null): number | null {
   if (live === undefined || next === null || live.expiresAt === null) return next;
   return Math.max(live.expiresAt, next);
 }

@@ -16,7 +16,10 @@ const LIMIT_SLACK = 64;
  * `SELECT <table>_commit(key, delta, now, lock_timeout)`: one round trip, one implicit
  * transaction. It locks the record's row, checks every precondition (create/exists,
  * replaced record, all expected versions, the limit) and raises on the first that fails,
- * so a conflict rolls everything back. It returns the keys evicted under an `evict` limit.
+ * so a conflict rolls everything back. A commit with entry writes takes the record's
+ * `seq + 1`, stored back as `seq`, as the version of every entry it sets (see `StoredEntry.version`), so a key
+ * deleted or cleared and written again never gets back an old version. It returns the
+ * keys evicted under an `evict` limit.
  *
  * The delta is JSON: `{ create, touch?: { lastAccess, expiresAt }, clear, writes: [{ pkg,
  * name, value (null deletes), expect (null: blind) }], replaces?, limit?: { max, policy } }`.
@@ -28,7 +31,7 @@ CREATE OR REPLACE FUNCTION ${n.commit}(p_key text, p_delta jsonb, p_now double p
 RETURNS text[] LANGUAGE plpgsql AS $fn$
 DECLARE
   v_create boolean := coalesce((p_delta->>'create')::boolean, false);
-  v_touch jsonb := p_delta->'touch';
+  v_touched boolean := jsonb_typeof(p_delta->'touch') IS NOT DISTINCT FROM 'object';
   v_access double precision := (p_delta->'touch'->>'lastAccess')::double precision;
   v_expiry double precision := (p_delta->'touch'->>'expiresAt')::double precision;
   v_replaces text := p_delta->>'replaces';
@@ -37,6 +40,8 @@ DECLARE
   v_exists boolean;
   v_live boolean;
   v_conflicts jsonb;
+  v_seq integer;
+  v_version integer;
   v_excess bigint;
   v_evicted text[] := '{}';
 BEGIN
@@ -66,6 +71,11 @@ BEGIN
     RAISE EXCEPTION USING ERRCODE = '${CONFLICT_STATE}', MESSAGE = 'version', DETAIL = v_conflicts::text;
   END IF;
 
+  -- The commit's number: the version of every entry it sets. A new record (or one created
+  -- over an expired record) counts from 0; a commit without entry writes keeps the sequence.
+  v_seq := CASE WHEN v_live THEN v_row.seq ELSE 0 END;
+  v_version := v_seq + CASE WHEN jsonb_array_length(p_delta->'writes') > 0 THEN 1 ELSE 0 END;
+
   IF v_create AND v_limit IS NOT NULL THEN
     -- Creations under a limit take turns, so two of them cannot both see the last free place.
     -- Counting stops a little past the limit: the cost is min(live, max) rows, not the table.
@@ -92,31 +102,34 @@ BEGIN
   IF v_create AND v_exists THEN
     -- An expired record under this key: start afresh, its old data never comes back.
     DELETE FROM ${n.entries} e WHERE e.key = p_key;
-    UPDATE ${n.sessions} s SET created_at = p_now, last_access = coalesce(v_access, p_now), expires_at = v_expiry
+    UPDATE ${n.sessions} s SET created_at = p_now, last_access = coalesce(v_access, p_now), expires_at = v_expiry,
+        seq = v_version
       WHERE s.key = p_key;
   ELSIF v_create THEN
-    INSERT INTO ${n.sessions} (key, created_at, last_access, expires_at)
-      VALUES (p_key, p_now, coalesce(v_access, p_now), v_expiry) ON CONFLICT (key) DO NOTHING;
+    INSERT INTO ${n.sessions} (key, created_at, last_access, expires_at, seq)
+      VALUES (p_key, p_now, coalesce(v_access, p_now), v_expiry, v_version) ON CONFLICT (key) DO NOTHING;
     IF NOT FOUND THEN RAISE EXCEPTION USING ERRCODE = '${CONFLICT_STATE}', MESSAGE = 'exists'; END IF;
-  ELSIF v_touch IS NOT NULL AND jsonb_typeof(v_touch) = 'object' THEN
+  ELSIF v_touched OR v_version <> v_seq THEN
     -- Two concurrent touches keep the later last-access time and expiry (SPEC 30).
     UPDATE ${n.sessions} s SET
-        last_access = greatest(s.last_access, v_access),
-        expires_at = CASE WHEN s.expires_at IS NULL OR v_expiry IS NULL THEN v_expiry
-                          ELSE greatest(s.expires_at, v_expiry) END
+        last_access = CASE WHEN v_touched THEN greatest(s.last_access, v_access) ELSE s.last_access END,
+        expires_at = CASE WHEN NOT v_touched THEN s.expires_at
+                          WHEN s.expires_at IS NULL OR v_expiry IS NULL THEN v_expiry
+                          ELSE greatest(s.expires_at, v_expiry) END,
+        seq = v_version
       WHERE s.key = p_key;
   END IF;
 
   IF coalesce((p_delta->>'clear')::boolean, false) THEN
-    -- Entries written again keep counting their versions; the rest go.
+    -- Entries written again are overwritten below (with the new version); the rest go.
     DELETE FROM ${n.entries} e WHERE e.key = p_key AND NOT EXISTS (
       SELECT 1 FROM ${writes} WHERE w.value IS NOT NULL AND w.pkg = e.pkg AND w.name = e.name);
   END IF;
   DELETE FROM ${n.entries} e USING ${writes}
     WHERE w.value IS NULL AND e.key = p_key AND e.pkg = w.pkg AND e.name = w.name;
   INSERT INTO ${n.entries} AS e (key, pkg, name, value, version)
-    SELECT p_key, w.pkg, w.name, w.value, 1 FROM ${writes} WHERE w.value IS NOT NULL
-    ON CONFLICT (key, pkg, name) DO UPDATE SET value = excluded.value, version = e.version + 1;
+    SELECT p_key, w.pkg, w.name, w.value, v_version FROM ${writes} WHERE w.value IS NOT NULL
+    ON CONFLICT (key, pkg, name) DO UPDATE SET value = excluded.value, version = excluded.version;
 
   IF v_replaces IS NOT NULL THEN
     DELETE FROM ${n.sessions} s WHERE s.key = v_replaces;

@@ -2,13 +2,17 @@ import type { Pool } from 'pg';
 import { commitFunctionSql } from './commit-function.js';
 import { type PostgresSchemaOptions, resolveNames } from './options.js';
 
-/** The version of the schema this code creates and reads, kept in the `<table>_meta` table. */
-export const SCHEMA_VERSION = 1;
+/**
+ * The version of the schema this code creates and reads, kept in the `<table>_meta` table.
+ * 2 added `seq` to the sessions table (versions from a per-record commit sequence) and
+ * the commit function that assigns them; `migrate` upgrades version-1 schemas in place.
+ */
+export const SCHEMA_VERSION = 2;
 
 /**
  * Creates (or brings up to date) the tables, index and commit function a
  * {@link PostgresStore} uses: `<table>_sessions` (one row per client, with an indexed
- * expiry), `<table>_entries` (one row per client, package and key, with a version,
+ * expiry and its commit sequence), `<table>_entries` (one row per client, package and key, with a version,
  * removed with their session), `<table>_meta` (the schema version) and the
  * `<table>_commit` function. Idempotent, and safe to run from several processes at
  * once: it runs as one transaction under an advisory lock. Refuses to touch a schema
@@ -36,7 +40,8 @@ CREATE TABLE IF NOT EXISTS ${n.sessions} (
   key text PRIMARY KEY,
   created_at double precision NOT NULL,
   last_access double precision NOT NULL,
-  expires_at double precision NULL
+  expires_at double precision NULL,
+  seq integer NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS ${n.expiresIndex} ON ${n.sessions} (expires_at);
 CREATE TABLE IF NOT EXISTS ${n.entries} (
@@ -47,6 +52,15 @@ CREATE TABLE IF NOT EXISTS ${n.entries} (
   version integer NOT NULL,
   PRIMARY KEY (key, pkg, name)
 );
+DO $seq$ BEGIN
+  -- Version 1 had no seq: start each record from its highest entry version.
+  IF NOT EXISTS (SELECT 1 FROM pg_attribute
+      WHERE attrelid = '${n.sessions.replaceAll("'", "''")}'::regclass AND attname = 'seq' AND NOT attisdropped) THEN
+    ALTER TABLE ${n.sessions} ADD COLUMN seq integer NOT NULL DEFAULT 0;
+    UPDATE ${n.sessions} s SET seq = m.top
+      FROM (SELECT e.key, max(e.version) AS top FROM ${n.entries} e GROUP BY e.key) m WHERE m.key = s.key;
+  END IF;
+END $seq$;
 ${commitFunctionSql(n)};
 INSERT INTO ${n.meta} (name, value) VALUES ('schema_version', '${SCHEMA_VERSION}')
   ON CONFLICT (name) DO UPDATE SET value = excluded.value;

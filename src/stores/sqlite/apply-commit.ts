@@ -6,7 +6,8 @@ import type { SessionRow, Statements } from './schema.js';
 /**
  * Applies one delta; runs inside an IMMEDIATE transaction, so a throw rolls all of
  * it back. Order: existence and expiry, the replaced record, every version (all
- * conflicts named at once), the limit, then the writes. Returns the evicted keys.
+ * conflicts named at once), the limit, then the writes, which all get the record's
+ * `seq + 1` as their version (stored back as `seq`). Returns the evicted keys.
  */
 export function applyCommit(sql: Statements, key: string, delta: SessionDelta, now: number): string[] {
   const row = sql.getSession.get(key);
@@ -18,13 +19,15 @@ export function applyCommit(sql: Statements, key: string, delta: SessionDelta, n
   }
 
   const writes = lastWritePerEntry(delta.writes);
-  // A record created over an expired one starts from nothing, versions included.
+  // A record created over an expired one starts from nothing, versions and sequence included.
   const versionOf = (w: EntryWrite) => (live ? (sql.getVersion.get(key, w.pkg, w.key) ?? 0) : 0);
-  const versions = writes.map(versionOf);
   const conflicts = writes
-    .filter((w, i) => w.expectVersion !== undefined && versions[i] !== w.expectVersion)
+    .filter((w) => w.expectVersion !== undefined && versionOf(w) !== w.expectVersion)
     .map((w) => `${w.pkg} › ${w.key}`);
   if (conflicts.length > 0) throw new ConflictError('version', conflicts);
+  // Every entry this commit sets gets the record's next commit number (StoredEntry.version).
+  const seq = live ? (row as SessionRow).seq : 0;
+  const version = writes.length > 0 ? seq + 1 : seq;
 
   const evicted = delta.create && delta.limit ? makeRoom(sql, key, delta, now) : [];
 
@@ -32,15 +35,16 @@ export function applyCommit(sql: Statements, key: string, delta: SessionDelta, n
     const touch = delta.touch as NonNullable<SessionDelta['touch']>;
     if (row !== undefined) sql.deleteEntries.run(key);
     else sql.addRecords.run(1);
-    sql.insertSession.run(key, now, touch.lastAccess, touch.expiresAt);
+    sql.insertSession.run(key, now, touch.lastAccess, touch.expiresAt, version);
   } else {
     if (delta.clear) sql.deleteEntries.run(key);
     if (delta.touch) sql.touch.run({ key, lastAccess: delta.touch.lastAccess, expiresAt: delta.touch.expiresAt });
+    if (version !== seq) sql.setSeq.run(version, key);
   }
-  writes.forEach((w, i) => {
+  for (const w of writes) {
     if (w.value === undefined) sql.deleteEntry.run(key, w.pkg, w.key);
-    else sql.putEntry.run(key, w.pkg, w.key, w.value, (versions[i] as number) + 1);
-  });
+    else sql.putEntry.run(key, w.pkg, w.key, w.value, version);
+  }
   if (delta.replaces !== undefined) destroyRecord(sql, delta.replaces);
   return evicted;
 }

@@ -1,8 +1,12 @@
 import type Database from 'better-sqlite3';
 import { SessionConfigError } from '../../errors.js';
 
-/** The format of the tables this code writes; stored in `<table>_meta` under `schema`. */
-export const SCHEMA_VERSION = 1;
+/**
+ * The format of the tables this code writes; stored in `<table>_meta` under `schema`.
+ * 2 added `seq` to the sessions table (versions from a per-record commit sequence);
+ * tables of version 1 are upgraded in place.
+ */
+export const SCHEMA_VERSION = 2;
 
 /** A session row as the statements return it. */
 export interface SessionRow {
@@ -10,6 +14,8 @@ export interface SessionRow {
   created_at: number;
   last_access: number;
   expires_at: number | null;
+  /** The record's commit sequence: the number of its last commit with entry writes. */
+  seq: number;
 }
 
 /** An entry row as the statements return it. */
@@ -45,7 +51,8 @@ export function migrate(db: Database.Database, prefix: string): void {
         key TEXT PRIMARY KEY,
         created_at REAL NOT NULL,
         last_access REAL NOT NULL,
-        expires_at REAL
+        expires_at REAL,
+        seq INTEGER NOT NULL DEFAULT 0
       ) WITHOUT ROWID;
       CREATE INDEX IF NOT EXISTS ${t.expiresIndex} ON ${t.sessions} (expires_at);
       CREATE TABLE IF NOT EXISTS ${t.entries} (
@@ -63,6 +70,7 @@ export function migrate(db: Database.Database, prefix: string): void {
         `SqliteStore: the tables "${prefix}_*" have schema version ${stored}, newer than this tsession's ${SCHEMA_VERSION}; upgrade tsession or use another \`table\``,
       );
     }
+    addSeqColumn(db, t);
     db.prepare(`INSERT OR REPLACE INTO ${t.meta} (name, value) VALUES ('schema', ?)`).run(SCHEMA_VERSION);
     // The counter of records (live or not yet swept) is recounted once here, so a file
     // edited by hand heals; commits keep it current, and `count` subtracts the expired.
@@ -70,6 +78,19 @@ export function migrate(db: Database.Database, prefix: string): void {
       `INSERT OR REPLACE INTO ${t.meta} (name, value) VALUES ('records', (SELECT count(*) FROM ${t.sessions}))`,
     ).run();
   }).immediate();
+}
+
+/**
+ * Upgrades version-1 tables: adds `seq`, set to each record's highest entry version
+ * (the best estimate; versions deleted before the upgrade are not known).
+ */
+function addSeqColumn(db: Database.Database, t: ReturnType<typeof tableNames>): void {
+  const columns = db.prepare(`SELECT name FROM pragma_table_info(?)`).pluck().all(t.sessions.slice(1, -1));
+  if (columns.includes('seq')) return;
+  db.exec(`
+    ALTER TABLE ${t.sessions} ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
+    UPDATE ${t.sessions} SET seq = coalesce((SELECT max(version) FROM ${t.entries} e WHERE e.key = ${t.sessions}.key), 0);
+  `);
 }
 
 /** Every statement the store runs, prepared once. */
@@ -89,9 +110,11 @@ export function prepareStatements(db: Database.Database, prefix: string) {
         `SELECT version FROM ${t.entries} WHERE key = ? AND pkg = ? AND name = ?`,
       )
       .pluck(),
-    insertSession: db.prepare<[string, number, number, number | null]>(
-      `INSERT OR REPLACE INTO ${t.sessions} (key, created_at, last_access, expires_at) VALUES (?, ?, ?, ?)`,
+    insertSession: db.prepare<[string, number, number, number | null, number]>(
+      `INSERT OR REPLACE INTO ${t.sessions} (key, created_at, last_access, expires_at, seq) VALUES (?, ?, ?, ?, ?)`,
     ),
+    /** Stores the number the commit took as the record's commit sequence. */
+    setSeq: db.prepare<[number, string]>(`UPDATE ${t.sessions} SET seq = ? WHERE key = ?`),
     /** Two racing touches keep the later last access and expiry (SPEC 30); `null` never expires. */
     touch: db.prepare<{ key: string; lastAccess: number; expiresAt: number | null }>(
       `UPDATE ${t.sessions} SET last_access = max(last_access, @lastAccess),
