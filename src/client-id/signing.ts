@@ -6,6 +6,8 @@ const KEY_BYTES = 18;
 const KEY_PATTERN = /^[A-Za-z0-9_-]{24}$/;
 const TAG_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 const MIN_SECRET_LENGTH = 32;
+/** Verified keys remembered per signer (about 100 bytes each). */
+const RECENT_IDS = 10_000;
 
 /** A client id whose tag verified. */
 export interface VerifiedId {
@@ -24,6 +26,12 @@ export interface VerifiedId {
  */
 export class IdSigner {
   readonly #secrets: readonly Buffer[];
+  /**
+   * Tags (under the first secret) of keys that verified recently, so a returning client
+   * costs a constant-time comparison instead of an HMAC. Keyed by the random part, which
+   * an attacker cannot guess; bounded, oldest dropped first; a miss only costs the HMAC.
+   */
+  readonly #recent = new Map<string, Buffer>();
 
   constructor(secret: string | readonly string[] | undefined, owner: string) {
     this.#secrets = checkSecrets(secret, owner).map((s) => Buffer.from(s, 'utf8'));
@@ -49,13 +57,21 @@ export class IdSigner {
     // Compare the text, not the decoded bytes: the tag's last character carries two
     // unused bits, so several spellings decode to the same bytes (a forgeable variant).
     const givenText = Buffer.from(given, 'latin1');
+    const cached = this.#recent.get(key);
+    if (cached && timingSafeEqual(cached, givenText)) return { id, key, stale: false };
     for (let i = 0; i < this.#secrets.length; i++) {
       const expected = Buffer.from(tag(this.#secrets[i] as Buffer, key), 'latin1');
       if (timingSafeEqual(expected, givenText)) {
+        if (i === 0) this.#remember(key, expected);
         return { id: i === 0 ? id : this.sign(key), key, stale: i > 0 };
       }
     }
     return undefined;
+  }
+
+  #remember(key: string, expected: Buffer): void {
+    if (this.#recent.size >= RECENT_IDS) this.#recent.delete(this.#recent.keys().next().value as string);
+    this.#recent.set(key, expected);
   }
 }
 

@@ -6,6 +6,7 @@ import type { SessionManager } from '../../session/manager.js';
 import type { Session as TSession } from '../../session/session.js';
 import { withCookiePath } from '../shared/cookie-path.js';
 import { holdResponse } from '../shared/hold-response.js';
+import { NodeSessionRequest } from '../shared/node-request.js';
 import { type ExpressSessionState, restore, STATE, snapshot, stateOf } from './state.js';
 
 export { type RetryOptions, retryOnConflict } from './retry.js';
@@ -113,15 +114,5 @@ function isConflict(error: unknown): boolean {
 }
 
 function expressSessionRequest(req: Request): SessionRequest {
-  return {
-    method: req.method,
-    url: req.originalUrl,
-    get secure() {
-      return req.secure;
-    },
-    header(name) {
-      const value = req.headers[name];
-      return Array.isArray(value) ? value.join(name === 'cookie' ? '; ' : ', ') : value;
-    },
-  };
+  return new NodeSessionRequest(req.method, req.originalUrl, req.headers, () => req.secure);
 }

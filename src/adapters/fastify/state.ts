@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import type { SessionRequest } from '../../client-id/types.js';
 import type { SessionManager } from '../../session/manager.js';
 import type { Session as TSession } from '../../session/session.js';
+import { NodeSessionRequest } from '../shared/node-request.js';
 
 /** What the plugin keeps per request, under a symbol so it never meets user data. */
 export interface FastifySessionState {
@@ -29,15 +30,5 @@ export function reopen(request: FastifyRequest, state: FastifySessionState): TSe
 
 /** A {@link SessionRequest} over a Fastify request; `secure` follows Fastify's `trustProxy` through `request.protocol`. */
 export function fastifySessionRequest(request: FastifyRequest): SessionRequest {
-  return {
-    method: request.method,
-    url: request.url,
-    get secure() {
-      return request.protocol === 'https';
-    },
-    header(name) {
-      const value = request.headers[name];
-      return Array.isArray(value) ? value.join(name === 'cookie' ? '; ' : ', ') : value;
-    },
-  };
+  return new NodeSessionRequest(request.method, request.url, request.headers, () => request.protocol === 'https');
 }

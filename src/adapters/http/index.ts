@@ -61,7 +61,7 @@ export function withSessions(
     const held = holdResponse(res, () => settle(state.session), fail);
     const handlerFailed = (error: unknown) => {
       // Once the response has begun, the commit decides its outcome; the error is only reported.
-      if (held.started) return onError(error, req);
+      if (held.hasStarted()) return onError(error, req);
       if (state.session.isOpen) state.session.abort();
       fail(error);
     };

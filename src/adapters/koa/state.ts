@@ -2,6 +2,7 @@ import type { OutgoingHttpHeaders } from 'node:http';
 import type { Context } from 'koa';
 import type { SessionRequest } from '../../client-id/types.js';
 import type { SessionManager } from '../../session/manager.js';
+import { NodeSessionRequest } from '../shared/node-request.js';
 
 /** What the middleware keeps per request, under a symbol so it never meets user data. */
 export interface KoaSessionState {
@@ -23,17 +24,7 @@ export function setState(ctx: Context, state: KoaSessionState): void {
 
 /** A {@link SessionRequest} over a Koa context; `secure` follows `ctx.secure`, so `app.proxy` decides. */
 export function koaSessionRequest(ctx: Context): SessionRequest {
-  return {
-    method: ctx.method,
-    url: ctx.originalUrl,
-    get secure() {
-      return ctx.secure;
-    },
-    header(name) {
-      const value = ctx.headers[name];
-      return Array.isArray(value) ? value.join(name === 'cookie' ? '; ' : ', ') : value;
-    },
-  };
+  return new NodeSessionRequest(ctx.method, ctx.originalUrl, ctx.headers, () => ctx.secure);
 }
 
 /** Koa's response state that a handler run changes; its field names are the same in Koa 2 and 3. */

@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { SessionRequest } from '../../client-id/types.js';
 
@@ -6,26 +6,39 @@ import type { SessionRequest } from '../../client-id/types.js';
 export type TrustProxy = boolean | ((request: IncomingMessage) => boolean);
 
 /**
- * A {@link SessionRequest} over a node:http request. `secure` defaults to the socket's
- * TLS state or a trusted `X-Forwarded-Proto`; a framework passes its own judgement
- * (e.g. Express's `req.secure`) instead.
+ * A {@link SessionRequest} over Node-style headers, shared by the node:http, Express,
+ * Fastify and Koa adapters. `secure` is asked of the framework on first use only.
+ * A class, not an object literal with a getter: V8 gives every such literal a map of
+ * its own, which on a per-request object costs old-generation garbage collections.
  */
-export function nodeSessionRequest(
-  req: IncomingMessage,
-  trustProxy: TrustProxy = false,
-  secure: () => boolean = () => isSecure(req, trustProxy),
-): SessionRequest {
-  return {
-    method: req.method ?? 'GET',
-    url: req.url ?? '/',
-    get secure() {
-      return secure();
-    },
-    header(name) {
-      const value = req.headers[name];
-      return Array.isArray(value) ? value.join(name === 'cookie' ? '; ' : ', ') : value;
-    },
-  };
+export class NodeSessionRequest implements SessionRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly #headers: IncomingHttpHeaders;
+  readonly #isSecure: () => boolean;
+  #secure: boolean | undefined;
+
+  constructor(method: string, url: string, headers: IncomingHttpHeaders, isSecure: () => boolean) {
+    this.method = method;
+    this.url = url;
+    this.#headers = headers;
+    this.#isSecure = isSecure;
+  }
+
+  get secure(): boolean {
+    this.#secure ??= this.#isSecure();
+    return this.#secure;
+  }
+
+  header(name: string): string | undefined {
+    const value = this.#headers[name];
+    return Array.isArray(value) ? value.join(name === 'cookie' ? '; ' : ', ') : value;
+  }
+}
+
+/** A {@link SessionRequest} over a node:http request. */
+export function nodeSessionRequest(req: IncomingMessage, trustProxy: TrustProxy = false): SessionRequest {
+  return new NodeSessionRequest(req.method ?? 'GET', req.url ?? '/', req.headers, () => isSecure(req, trustProxy));
 }
 
 function isSecure(req: IncomingMessage, trustProxy: TrustProxy): boolean {
