@@ -55,12 +55,13 @@ describe.skipIf(!available)('RedisStore on the shared server', () => {
     client.disconnect();
   });
 
-  it('keeps one hash per client, hash-tagged, with a meta field and one field per entry', async () => {
+  it('keeps one hash per client, hash-tagged, with a meta field, a commit sequence and one field per entry', async () => {
     const writes = [{ pkg: 'app.cart', key: 'items', value: '[1]' }];
     await store.commit('abc', { create: true, touch: { lastAccess: T0, expiresAt: T0 + 60 }, writes }, T0);
     expect(await client.keys(`${prefix}*`)).toEqual([`${prefix}{abc}`]);
     expect(await client.hgetall(`${prefix}{abc}`)).toEqual({
       m: `1:${T0}:${T0}:${T0 + 60}`,
+      s: '1',
       'e:app.cart\0items': '1:[1]',
     });
   });

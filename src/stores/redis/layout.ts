@@ -9,6 +9,8 @@
  *   format version, so a later layout can be told apart.
  * - `e:<pkg>\0<key>`: one field per entry, `<version>:<value>`. `\0` cannot occur in a
  *   package id or key, and the `e:` prefix keeps entries apart from metadata.
+ * - `s`: the record's commit sequence; each commit that writes entries takes the next
+ *   number as the version of every entry it writes.
  *
  * @module
  */

@@ -93,6 +93,9 @@ export function recommendedRedisOptions(commandTimeoutSeconds = 2) {
   return {
     commandTimeout: ms,
     connectTimeout: ms,
+    // A server that stops answering (paused, partitioned) gets its socket dropped soon after
+    // the command timeout, so timed-out commands do not pile up waiting for it.
+    socketTimeout: ms * 2,
     maxRetriesPerRequest: 0,
     enableOfflineQueue: false,
     retryStrategy: (times: number) => Math.min(times * 100, 1000),

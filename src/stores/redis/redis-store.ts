@@ -225,11 +225,22 @@ export class RedisStore implements SessionStore {
       case 'wait':
         client.connect().catch(() => {});
     }
-    this.#readyWait ??= new Promise<void>((resolve) => {
-      client.once('ready', () => {
+    // A connection attempt that is refused fails the waiting calls at once, not at the timeout.
+    this.#readyWait ??= new Promise<void>((resolve, reject) => {
+      const settle = (error?: StoreUnavailableError) => {
+        client.off('ready', onReady).off('close', onClose);
         this.#readyWait = undefined;
-        resolve();
-      });
+        if (error) reject(error);
+        else resolve();
+      };
+      const onReady = () => settle();
+      const onClose = () =>
+        settle(
+          new StoreUnavailableError('RedisStore: the connection to Redis was refused or lost while connecting', {
+            cause: this.#lastError ?? new Error('ioredis client closed while connecting'),
+          }),
+        );
+      client.once('ready', onReady).once('close', onClose);
     });
     return this.#readyWait;
   }

@@ -56,7 +56,6 @@ end
 
 local n = tonumber(ARGV[8])
 local base = ${COMMIT_FIXED_ARGS + 1}
-local versions = {}
 local conflicts = {'version'}
 for i = 0, n - 1 do
   local field = ARGV[base + i * 4]
@@ -65,7 +64,6 @@ for i = 0, n - 1 do
     local stored = redis.call('HGET', key, field)
     if stored then current = tonumber(string.match(stored, '^(%d+):')) end
   end
-  versions[i] = current
   local expect = ARGV[base + i * 4 + 1]
   if expect ~= '' and tonumber(expect) ~= current then conflicts[#conflicts + 1] = i + 1 end
 end
@@ -82,12 +80,16 @@ elseif ARGV[3] == '1' then
   end
   if #doomed > 0 then redis.call('HDEL', key, unpack(doomed)) end
 end
+-- Versions come from the record's commit sequence, so a key deleted (or cleared) and
+-- written again never gets back a version some request has already read.
+local version = 0
+if n > 0 then version = redis.call('HINCRBY', key, 's', 1) end
 for i = 0, n - 1 do
   local field = ARGV[base + i * 4]
   if ARGV[base + i * 4 + 2] == 'd' then
     redis.call('HDEL', key, field)
   else
-    redis.call('HSET', key, field, (versions[i] + 1) .. ':' .. ARGV[base + i * 4 + 3])
+    redis.call('HSET', key, field, version .. ':' .. ARGV[base + i * 4 + 3])
   end
 end
 
