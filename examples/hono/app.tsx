@@ -1,3 +1,4 @@
+/** @jsxImportSource hono/jsx */
 /**
  * tsession on Hono 4: a counter, a cart, login and logout, and a page that reads the
  * session through `session:` paths. Build it with {@link createApp}; `server.ts` runs it
@@ -80,7 +81,7 @@ export function createApp(manager: SessionManager, options: { trustProxy?: boole
   // A synchronous view of these packages for the template.
   app.get('/', async (c) => {
     const session = await sessionView(c.get('session'), ['example.auth', 'example.cart', 'example.counter']);
-    return c.html(HomePage({ session }));
+    return c.html(<HomePage session={session} />);
   });
   return app;
 }
