@@ -6,7 +6,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { SessionManager } from 'tsession';
 import { retryOnConflict, sessions } from 'tsession/fastify';
 import { sessionView } from 'tsession/templates';
-import { homePage } from './views.js';
+import { homePage } from '../shared/views.js';
 
 declare module 'tsession' {
   interface SessionPackages {
@@ -72,7 +72,7 @@ export async function createApp(manager: SessionManager): Promise<FastifyInstanc
   // A synchronous view of these packages for the template (with @fastify/view: reply.view('home', { session })).
   app.get('/', async (request, reply) => {
     const session = await sessionView(request.tsession, ['example.auth', 'example.cart', 'example.counter']);
-    return reply.type('text/html; charset=utf-8').send(homePage(session));
+    return reply.type('text/html; charset=utf-8').send(homePage('Fastify', session));
   });
   return app;
 }

@@ -6,7 +6,7 @@ import Koa, { type Context, type Middleware } from 'koa';
 import type { SessionManager } from 'tsession';
 import { retryOnConflict, sessions } from 'tsession/koa';
 import { sessionView } from 'tsession/templates';
-import { homePage } from './views.js';
+import { homePage } from '../shared/views.js';
 
 declare module 'tsession' {
   interface SessionPackages {
@@ -77,7 +77,7 @@ export function createApp(manager: SessionManager): Koa {
   app.use(
     route('GET', '/', async (ctx) => {
       ctx.type = 'html';
-      ctx.body = homePage(await sessionView(ctx.session, ['example.auth', 'example.cart', 'example.counter']));
+      ctx.body = homePage('Koa', await sessionView(ctx.session, ['example.auth', 'example.cart', 'example.counter']));
     }),
   );
   return app;

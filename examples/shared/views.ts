@@ -1,4 +1,4 @@
-/** The example's one page: a template function that reads the session only through `session:` paths. */
+/** The Fastify and Koa examples' one page: a template function that reads the session only through `session:` paths. */
 import type { SessionView } from 'tsession/templates';
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
@@ -9,10 +9,10 @@ function show(session: SessionView, expression: string): string {
   return String(Array.isArray(value) ? value.join(', ') : value).replace(/[&<>"']/g, (c) => ESCAPES[c] ?? c);
 }
 
-export function homePage(session: SessionView): string {
+export function homePage(framework: string, session: SessionView): string {
   return `<!doctype html>
 <html lang="en">
-<head><meta charset="utf-8"><title>tsession on Koa</title></head>
+<head><meta charset="utf-8"><title>tsession on ${framework}</title></head>
 <body>
   <h1>Hello, <span id="user">${show(session, 'session:example.auth/user | guest')}</span></h1>
   <p>Counter: <span id="counter">${show(session, 'session:example.counter/n | 0')}</span></p>
