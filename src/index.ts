@@ -16,6 +16,7 @@ export {
   type SessionEndReason,
 } from './container/container.js';
 export * from './errors.js';
+export { userAgentClass } from './session/fingerprint.js';
 export { SessionManager, type SessionManagerOptions } from './session/manager.js';
 export { PackageData } from './session/package-data.js';
 export {

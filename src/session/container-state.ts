@@ -3,6 +3,11 @@ import { SessionStateError } from '../errors.js';
 import type { EntryWrite, SessionDelta, StoredSession } from '../stores/types.js';
 import { PackageData } from './package-data.js';
 
+/** The reserved package that holds tsession's own per-session data, such as the client binding. */
+export const INTERNAL_PACKAGE = 'tsession:internal';
+/** The key, in {@link INTERNAL_PACKAGE}, of the fingerprint a session is bound to. */
+const BINDING_KEY = 'binding';
+
 /** A planned commit to one container: the delta and the session's size after it. */
 export interface ContainerCommit {
   readonly state: ContainerState;
@@ -23,9 +28,13 @@ export class ContainerState {
   #detached = false;
   readonly #packages = new Map<string, PackageData<object>>();
   readonly #assertWritable: () => void;
+  /** The encoded fingerprint this request's client has, when sessions are bound to one. */
+  readonly #binding: string | undefined;
 
-  constructor(container: SessionDataContainer, assertOpen: () => void) {
+  constructor(container: SessionDataContainer, assertOpen: () => void, binding?: string) {
     this.container = container;
+    this.#binding =
+      binding === undefined ? undefined : container.codec.encode(binding, [INTERNAL_PACKAGE, BINDING_KEY]);
     this.#assertWritable = () => {
       assertOpen();
       if (this.#detached) {
@@ -40,9 +49,16 @@ export class ContainerState {
   load(key: string | undefined): Promise<StoredSession | undefined> {
     this.#loading ??= key === undefined ? Promise.resolve(undefined) : this.container.load(key);
     return this.#loading.then((record) => {
-      this.#record = record;
-      return record;
+      // A record bound to another client's fingerprint is, for this request, no record at all.
+      this.#record = record && this.#boundHere(record) ? record : undefined;
+      return this.#record;
     });
+  }
+
+  #boundHere(record: StoredSession): boolean {
+    if (this.#binding === undefined) return true;
+    const bound = record.entries.find((e) => e.pkg === INTERNAL_PACKAGE && e.key === BINDING_KEY);
+    return bound === undefined || bound.value === this.#binding;
   }
 
   /** The live record loaded, if any. */
@@ -97,10 +113,16 @@ export class ContainerState {
     const touch = this.container.touchFor(record);
     const clear = this.#cleared && record !== undefined;
     if (writes.length === 0 && !clear && touch === undefined) return undefined;
+    const create = record === undefined;
     return {
       state: this,
       byteSize,
-      delta: { create: record === undefined, writes, ...(clear && { clear }), ...(touch && { touch }) },
+      delta: {
+        create,
+        writes: create || clear ? this.#withBinding(writes) : writes,
+        ...(clear && { clear }),
+        ...(touch && { touch }),
+      },
     };
   }
 
@@ -117,7 +139,17 @@ export class ContainerState {
     if (writes.length === 0 && record === undefined) return undefined;
     const byteSize = writes.reduce((sum, w) => sum + w.key.length + (w.value?.length ?? 0), 0);
     const touch = this.container.touchFor(undefined);
-    return { state: this, byteSize, delta: { create: true, writes, ...(touch && { touch }) } };
+    return {
+      state: this,
+      byteSize,
+      delta: { create: true, writes: this.#withBinding(writes), ...(touch && { touch }) },
+    };
+  }
+
+  /** The writes of a commit that creates or clears the record, with the client binding when sessions are bound. */
+  #withBinding(writes: EntryWrite[]): EntryWrite[] {
+    if (this.#binding === undefined || writes.some((w) => w.pkg === INTERNAL_PACKAGE)) return writes;
+    return [...writes, { pkg: INTERNAL_PACKAGE, key: BINDING_KEY, value: this.#binding }];
   }
 
   #untouchedBytes(): number {

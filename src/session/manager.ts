@@ -11,6 +11,15 @@ export interface SessionManagerOptions {
   container: SessionDataContainer;
   /** Containers by package id, e.g. `{ 'products.cart': cartContainer }`. @default {} */
   containers?: Readonly<Record<string, SessionDataContainer>>;
+  /**
+   * Binds each session to a fingerprint of the client that started it, e.g.
+   * {@link userAgentClass}. A request whose fingerprint differs is treated as having no
+   * session: it reads empty data and a write starts a new session under a fresh id, so a
+   * cookie stolen into another kind of client is worth less. Off by default: a
+   * fingerprint is a speed bump, not an authentication.
+   * @default undefined
+   */
+  fingerprint?: (request: SessionRequest) => string;
 }
 
 /**
@@ -28,6 +37,7 @@ export interface SessionManagerOptions {
 export class SessionManager implements SessionContext {
   readonly clientIds: ClientIdManager;
   readonly containers: readonly SessionDataContainer[];
+  readonly fingerprint: ((request: SessionRequest) => string) | undefined;
   readonly #default: SessionDataContainer;
   readonly #named: ReadonlyMap<string, SessionDataContainer>;
 
@@ -45,6 +55,7 @@ export class SessionManager implements SessionContext {
     this.#default = options.container;
     this.#named = new Map(Object.entries(options.containers ?? {}));
     this.containers = [...new Set([options.container, ...this.#named.values()])];
+    this.fingerprint = options.fingerprint;
   }
 
   /** A session for this request. No I/O happens until it is used. */

@@ -8,7 +8,7 @@ import type {
 } from '../client-id/types.js';
 import type { SessionDataContainer } from '../container/container.js';
 import { SessionStateError } from '../errors.js';
-import { type ContainerCommit, ContainerState } from './container-state.js';
+import { type ContainerCommit, ContainerState, INTERNAL_PACKAGE } from './container-state.js';
 import type { PackageData } from './package-data.js';
 
 /**
@@ -38,6 +38,8 @@ export interface SessionContext {
   containerFor(pkg: string): SessionDataContainer;
   /** Every distinct container, the default first. */
   readonly containers: readonly SessionDataContainer[];
+  /** The fingerprint sessions are bound to, when the manager binds them. */
+  readonly fingerprint?: ((request: SessionRequest) => string) | undefined;
 }
 
 /** Options of {@link Session.regenerate}. */
@@ -65,6 +67,7 @@ export class Session {
   #ended: { key: string; reason: 'invalidated' | 'regenerated'; moveData: boolean } | undefined;
   #states = new Map<SessionDataContainer, ContainerState>();
   #phase: Phase = 'open';
+  #binding: string | undefined | typeof NOT_READ = NOT_READ;
   #headers: HeaderEntry[] = [];
 
   /** @internal Made by `SessionManager.open()`. */
@@ -203,6 +206,11 @@ export class Session {
     return field.call(this.#context.clientIds, this.clientId);
   }
 
+  #fingerprint(): string | undefined {
+    if (this.#binding === NOT_READ) this.#binding = this.#context.fingerprint?.(this.#request);
+    return this.#binding;
+  }
+
   #validReading(): ClientIdReading | undefined {
     if (this.#reading === NOT_READ) this.#reading = this.#context.clientIds.read(this.#request);
     return this.#ended ? undefined : this.#reading;
@@ -215,7 +223,7 @@ export class Session {
   async #loadedStateOf(container: SessionDataContainer): Promise<ContainerState> {
     let state = this.#states.get(container);
     if (!state) {
-      state = new ContainerState(container, () => this.#assertOpen());
+      state = new ContainerState(container, () => this.#assertOpen(), this.#fingerprint());
       this.#states.set(container, state);
     }
     await state.load(this.#validReading()?.key);
@@ -297,6 +305,7 @@ export class Session {
 const PACKAGE_ID = /^[^\0]{1,256}$/;
 
 function checkPackageId(pkg: string): void {
+  if (pkg === INTERNAL_PACKAGE) throw new TypeError(`tsession: the package id ${INTERNAL_PACKAGE} is reserved`);
   if (typeof pkg !== 'string' || !PACKAGE_ID.test(pkg)) {
     throw new TypeError(
       `tsession: a package id is a non-empty string of at most 256 characters without NUL, got ${String(pkg)}`,
