@@ -93,7 +93,7 @@ function addSeqColumn(db: Database.Database, t: ReturnType<typeof tableNames>): 
   `);
 }
 
-/** Every statement the store runs, prepared once. */
+/** @internal Every statement the store runs, prepared once. */
 export function prepareStatements(db: Database.Database, prefix: string) {
   const t = tableNames(prefix);
   const live = '(expires_at IS NULL OR expires_at >= @now)';
