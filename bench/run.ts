@@ -8,8 +8,19 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { Command } from 'commander';
 import { type CaseSpec, casesFor, SERVERS } from './lib/cases.js';
+import { chart } from './lib/chart.js';
 import { type ServerChild, startServer } from './lib/child.js';
-import { createSession, type RoundResult, round } from './lib/load.js';
+import {
+  countedCommands,
+  createSession,
+  type LostIncrements,
+  lostIncrements,
+  type MemoryPerSession,
+  memoryPerSession,
+  type RoundResult,
+  round,
+} from './lib/load.js';
+import { redisCounters } from './lib/redis-stats.js';
 import { checkTargets, markdown, summarize } from './lib/report.js';
 import { runScript } from './lib/scripts.js';
 import { fmt } from './lib/stats.js';
@@ -43,21 +54,31 @@ const opts = program.opts<{
 }>();
 const quick = opts.quick === true;
 const rounds = opts.rounds ?? (quick ? 2 : 5);
-const duration = opts.duration ?? (quick ? 2 : 4);
-const warmup = opts.warmup ?? (quick ? 0.5 : 3);
+const duration = opts.duration ?? (quick ? 1.2 : 3);
+const warmup = opts.warmup ?? (quick ? 0.3 : 2);
+/** The separate lost-increments phase: this many clients on one session, this many /write requests. */
+const lostConnections = 50;
+const lostAmount = quick ? 300 : 1500;
+/** Seconds of session creation for memory per session. */
+const memorySeconds = quick ? 1 : 2;
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
 const wanted = opts.servers?.split(',');
-const specs = SERVERS.filter((s) => !wanted || wanted.includes(s.id) || s.id === 'bare');
+const specs = SERVERS.filter((s) => (wanted ? wanted.includes(s.id) || s.id === 'bare' : !(quick && s.fullOnly)));
 const skipped: Record<string, string> = {};
 const children = new Map<string, { child: ServerChild; cookie: string }>();
 const results = new Map<string, RoundResult[]>();
 let cases: CaseSpec[] = [];
 const serverMemory: Record<string, { rss: number; heapUsed: number }> = {};
+const lost: Record<string, LostIncrements> = {};
+const perSession: Record<string, MemoryPerSession & { store: string }> = {};
+const redis = specs.some((s) => s.store === 'redis') ? await redisCounters() : undefined;
+/** Redis commands per request, from a counting phase under MONITOR after the rounds. */
+const counted: Record<string, { requests: number; commands: Record<string, number> }> = {};
 
 if (opts.http) {
   for (const spec of specs) {
-    const child = await startServer(spec.script, [...spec.args]);
+    const child = await startServer(spec.script, [...spec.args], ['--expose-gc']);
     if (typeof child === 'string') {
       skipped[spec.id] = child;
       log(`skip ${spec.id}: ${child}`);
@@ -90,6 +111,34 @@ if (opts.http) {
         );
       }
     }
+    for (const c of cases.filter((x) => x.server.store === 'redis' && redis)) {
+      const { child, cookie } = children.get(c.server.id)!;
+      counted[c.id] = await countedCommands(child, c.path, cookie, quick ? 500 : 2000, (run) =>
+        redis!.monitor(child.pid, run),
+      );
+      log(`redis commands ${c.id.padEnd(28)} ${JSON.stringify(counted[c.id])}`);
+    }
+    for (const spec of specs.filter((s) => s.session && children.has(s.id))) {
+      const { child, cookie } = children.get(spec.id)!;
+      const result = await lostIncrements(child, cookie, lostConnections, lostAmount);
+      lost[spec.id] = result;
+      log(
+        `lost increments ${spec.id.padEnd(22)} ${lostConnections} clients, ${result.requests} /write: ` +
+          `${result.acknowledged} acknowledged, ${result.conflicts} refused (409), ${result.failed} failed, ` +
+          `counter +${result.increase}: lost ${result.lost}`,
+      );
+    }
+    for (const spec of specs.filter((s) => s.session && children.has(s.id))) {
+      const { child } = children.get(spec.id)!;
+      const external = spec.store === 'redis' ? redis?.usedMemory : undefined;
+      const result = await memoryPerSession(child, memorySeconds, external);
+      perSession[spec.id] = { ...result, store: external ? 'Redis used_memory' : 'server heap' };
+      log(
+        `memory per session ${spec.id.padEnd(22)} ${result.sessions} sessions: heap ${fmt(result.heapBytesPerSession)} B, ` +
+          `RSS ${fmt(result.rssBytesPerSession)} B` +
+          (result.externalBytesPerSession === undefined ? '' : `, Redis ${fmt(result.externalBytesPerSession)} B`),
+      );
+    }
   } finally {
     for (const [id, { child }] of children) {
       const { rss, heapUsed } = await child.stats();
@@ -99,13 +148,15 @@ if (opts.http) {
   }
 }
 
+await redis?.close();
+
 let memory: MemoryPerSessionResult | undefined;
-if (opts.memory) {
+if (opts.memory && !quick) {
   log('memory per idle session...');
   memory = await runScript<MemoryPerSessionResult>('memory-per-session', ['--n', '100000'], ['--expose-gc']);
 }
 let sweep: SweepResult | undefined;
-if (opts.sweep) {
+if (opts.sweep && !quick) {
   log('sweep times...');
   const sizes = quick
     ? ['--large', '200000', '--reps', '3', '--fill-budget', '15']
@@ -113,7 +164,7 @@ if (opts.sweep) {
   sweep = await runScript<SweepResult>('sweep', sizes, ['--expose-gc', '--max-old-space-size=8192']);
 }
 
-const summaries = summarize(cases, results);
+const summaries = summarize(cases, results, lost, perSession, counted);
 const targets = checkTargets(summaries, memory, sweep);
 const date = new Date().toISOString().slice(0, 10);
 const meta = {
@@ -126,18 +177,21 @@ const meta = {
   'warm-up s': warmup,
   connections: opts.connections,
   'load generator': 'autocannon (in the parent process)',
+  'lost-increments phase': `${lostAmount} /write from ${lostConnections} connections on one session`,
 };
-const report = markdown(meta, summaries, memory, sweep, targets, skipped);
+const resultName = `${date}${quick ? '-quick' : ''}`;
+const report = markdown(meta, summaries, memory, sweep, targets, skipped, `${resultName}.svg`);
 process.stdout.write(`\n${report}`);
 if (opts.write) {
   const dir = new URL('./results/', import.meta.url).pathname;
   mkdirSync(dir, { recursive: true });
-  const name = `${date}${quick ? '-quick' : ''}`;
+  const name = resultName;
   const raw = Object.fromEntries([...results].map(([id, rs]) => [id, rs]));
   writeFileSync(
     `${dir}${name}.json`,
-    `${JSON.stringify({ meta, summaries, rounds: raw, serverMemory, memory, sweep, targets, skipped }, null, 2)}\n`,
+    `${JSON.stringify({ meta, summaries, rounds: raw, lost, perSession, redisCommands: counted, serverMemory, memory, sweep, targets, skipped }, null, 2)}\n`,
   );
   writeFileSync(`${dir}${name}.md`, report);
-  log(`wrote bench/results/${name}.json and .md`);
+  writeFileSync(`${dir}${name}.svg`, chart(cases, summaries, meta));
+  log(`wrote bench/results/${name}.json, .md and .svg`);
 }

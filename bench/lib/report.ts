@@ -2,12 +2,14 @@
 import type { MemoryPerSessionResult } from '../memory-per-session.js';
 import type { SweepResult } from '../sweep.js';
 import type { CaseSpec } from './cases.js';
-import type { RoundResult } from './load.js';
+import type { LostIncrements, MemoryPerSession, RoundResult } from './load.js';
 import { fmt, max, median, min } from './stats.js';
 
 /** One case over all rounds. */
 export interface CaseSummary {
   id: string;
+  serverId: string;
+  store: string;
   label: string;
   path: string;
   peer: boolean;
@@ -23,8 +25,24 @@ export interface CaseSummary {
   pairedRatio: { median: number; min: number; max: number };
   /** The bare server's median CPU µs per request over this case's: < 1 means this case costs more. */
   cpuRatioToCeiling: number;
-  /** For session cases: 1 - requests/s over the same framework's without sessions. */
+  /** For session cases: median over rounds of 1 - requests/s over the same framework's without sessions in the same round. */
   sessionShare?: number;
+  /** For session cases: 1 - the framework's CPU µs per request over this case's (medians): the share of CPU the session layer adds. */
+  sessionShareCpu?: number;
+  /** For tsession cases with a peer: median over rounds of requests/s over the peer's in the same round. */
+  peerRatio?: number;
+  /** The peer's CPU µs per request over this case's: > 1 means tsession costs less. */
+  peerCpuRatio?: number;
+  peerId?: string;
+  /** Store commands per request by name (Redis: counted on the server; PostgreSQL: statements). */
+  commandsPerRequest?: Record<string, number>;
+  commandsTotalPerRequest?: number;
+  /** Of those, commands that write (Redis writes, scripts, PostgreSQL commits). */
+  writeCommandsPerRequest?: number;
+  /** The separate phase of /write from 50 clients on one session (on the /write row). */
+  lostPhase?: LostIncrements;
+  /** Memory per idle session (on the /read row). */
+  memoryPerSession?: MemoryPerSession & { store: string };
   writesPer1000: number;
   non2xx: number;
   conflicts: number;
@@ -39,8 +57,18 @@ export interface TargetCheck {
   detail: string;
 }
 
+/** Redis commands that write, and PostgreSQL statements that commit. */
+const WRITE_COMMAND =
+  /^(evalsha|eval|fcall|set|setex|psetex|hset|hmset|hdel|del|unlink|expire|pexpire|expireat|pexpireat|multi|exec|SELECT \[\w*commit\w*\]|INSERT|UPDATE|DELETE|COMMIT)/;
+
 /** Summarises each case's rounds; the ceiling is the bare server on the same endpoint. */
-export function summarize(cases: readonly CaseSpec[], rounds: ReadonlyMap<string, RoundResult[]>): CaseSummary[] {
+export function summarize(
+  cases: readonly CaseSpec[],
+  rounds: ReadonlyMap<string, RoundResult[]>,
+  lost: Readonly<Record<string, LostIncrements>> = {},
+  perSession: Readonly<Record<string, MemoryPerSession & { store: string }>> = {},
+  counted: Readonly<Record<string, { requests: number; commands: Record<string, number> }>> = {},
+): CaseSummary[] {
   const ceilingOf = (c: CaseSpec) => rounds.get(`bare ${c.path}`) ?? [];
   const frameworkOf = (c: CaseSpec) => rounds.get(`${c.server.framework} ${c.path}`) ?? [];
   return cases
@@ -54,6 +82,8 @@ export function summarize(cases: readonly CaseSpec[], rounds: ReadonlyMap<string
       const requests = rs.reduce((a, r) => a + r.requests, 0);
       const summary: CaseSummary = {
         id: c.id,
+        serverId: c.server.id,
+        store: c.server.store,
         label: c.server.label,
         path: c.path,
         peer: c.server.peer,
@@ -72,8 +102,32 @@ export function summarize(cases: readonly CaseSpec[], rounds: ReadonlyMap<string
         errors: rs.reduce((a, r) => a + r.errors, 0),
       };
       if (c.server.session && framework.length > 0) {
-        summary.sessionShare = 1 - median(rps) / median(framework.map((r) => r.rps));
+        summary.sessionShare = median(rs.map((r, i) => 1 - r.rps / (framework[i]?.rps ?? Number.NaN)));
+        summary.sessionShareCpu = 1 - median(framework.map((r) => r.cpuUsPerRequest)) / summary.cpuUsMedian;
       }
+      const peer = c.server.peerId ? (rounds.get(`${c.server.peerId} ${c.path}`) ?? []) : [];
+      if (peer.length > 0) {
+        summary.peerId = c.server.peerId as string;
+        summary.peerRatio = median(rs.map((r, i) => r.rps / (peer[i]?.rps ?? Number.NaN)));
+        summary.peerCpuRatio = median(peer.map((r) => r.cpuUsPerRequest)) / summary.cpuUsMedian;
+      }
+      const phase = counted[c.id];
+      if (phase || rs.some((r) => r.commands)) {
+        const totals: Record<string, number> = { ...phase?.commands };
+        if (!phase)
+          for (const r of rs)
+            for (const [name, n] of Object.entries(r.commands ?? {})) totals[name] = (totals[name] ?? 0) + n;
+        const requests = phase ? phase.requests : rs.reduce((a, r) => a + r.requests, 0);
+        summary.commandsPerRequest = Object.fromEntries(
+          Object.entries(totals).map(([name, n]) => [name, n / requests]),
+        );
+        const sum = (names: string[]) => names.reduce((a, name) => a + (totals[name] ?? 0), 0) / requests;
+        summary.commandsTotalPerRequest = sum(Object.keys(totals));
+        summary.writeCommandsPerRequest = sum(Object.keys(totals).filter((name) => WRITE_COMMAND.test(name)));
+      }
+      if (c.path === '/write' && lost[c.server.id]) summary.lostPhase = lost[c.server.id] as LostIncrements;
+      if (c.path === '/read' && perSession[c.server.id])
+        summary.memoryPerSession = perSession[c.server.id] as MemoryPerSession & { store: string };
       if (rs.some((r) => r.lost !== undefined)) summary.lost = rs.reduce((a, r) => a + (r.lost ?? 0), 0);
       return summary;
     });
@@ -125,6 +179,65 @@ export function checkTargets(
         (large.note ? ` (${large.note})` : ''),
     });
   }
+  checks.push(...issue4Targets(summaries), ...issue3Targets(summaries));
+  return checks;
+}
+
+const pct = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '-' : `${(x * 100).toFixed(0)}%`);
+const x2 = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '-' : `${x.toFixed(2)}x`);
+
+/** Issue 4: session layer <= 15% of its framework's read throughput; >= 1.5x the peer on reads; never slower on writes. */
+function issue4Targets(summaries: readonly CaseSummary[]): TargetCheck[] {
+  const checks: TargetCheck[] = [];
+  for (const s of summaries.filter((x) => !x.peer && x.sessionShare !== undefined && x.path === '/read')) {
+    checks.push({
+      name: `issue 4: ${s.label}: session layer costs <= 15% of its framework's /read requests/s`,
+      met: (s.sessionShare ?? 1) <= 0.15,
+      detail: `${pct(s.sessionShare)} of requests/s (paired rounds), ${pct(s.sessionShareCpu)} of CPU per request added (${fmt(s.cpuUsMedian, 1)} µs)`,
+    });
+  }
+  for (const s of summaries.filter((x) => x.peerRatio !== undefined)) {
+    const read = s.path === '/read';
+    checks.push({
+      name: `issue 4: ${s.label} ${s.path}: ${read ? '>= 1.5x' : 'never slower than'} ${s.peerId} requests/s`,
+      met: (s.peerRatio ?? 0) >= (read ? 1.5 : 1),
+      detail: `${x2(s.peerRatio)} requests/s (paired rounds); ${x2(s.peerCpuRatio)} less CPU per request (${fmt(s.cpuUsMedian, 1)} µs vs ${fmt((s.peerCpuRatio ?? Number.NaN) * s.cpuUsMedian, 1)} µs)`,
+    });
+  }
+  for (const s of summaries.filter((x) => !x.peer && x.lostPhase)) {
+    const l = s.lostPhase as LostIncrements;
+    checks.push({
+      name: `issue 6: ${s.label}: no lost increments with ${l.connections} clients on one session`,
+      met: l.lost === 0,
+      detail: `${l.acknowledged} acknowledged, ${l.conflicts} refused with 409, counter +${l.increase}: ${l.lost} lost`,
+    });
+  }
+  return checks;
+}
+
+const commandList = (s: CaseSummary) =>
+  Object.entries(s.commandsPerRequest ?? {})
+    .map(([name, n]) => `${name} ${n.toFixed(2)}`)
+    .join(', ');
+
+/** Issue 3: Redis read = 1 round trip and 0 writes, read-modify-write = 2; PostgreSQL 1 statement to read, 1 transaction to commit. */
+function issue3Targets(summaries: readonly CaseSummary[]): TargetCheck[] {
+  const checks: TargetCheck[] = [];
+  const near = (x: number | undefined, n: number) => x !== undefined && Math.abs(x - n) < 0.01;
+  for (const s of summaries.filter(
+    (x) => !x.peer && x.commandsPerRequest && (x.store === 'redis' || x.store === 'postgres'),
+  )) {
+    const redis = s.store === 'redis';
+    const read = s.path === '/read';
+    const want = read ? 1 : 2;
+    checks.push({
+      name: redis
+        ? `issue 3: RedisStore ${s.path}: ${read ? '1 command and 0 writes per read-only request' : '2 commands (1 read + 1 atomic commit) per read-modify-write request'}`
+        : `issue 3: PostgresStore ${s.path}: ${read ? '1 statement per read-only request' : '1 statement to read + 1 transaction (a single statement) to commit'}`,
+      met: near(s.commandsTotalPerRequest, want) && near(s.writeCommandsPerRequest, read ? 0 : 1),
+      detail: `${(s.commandsTotalPerRequest ?? Number.NaN).toFixed(3)} per request, of which ${(s.writeCommandsPerRequest ?? Number.NaN).toFixed(3)} write (${commandList(s)})`,
+    });
+  }
   return checks;
 }
 
@@ -136,6 +249,7 @@ export function markdown(
   sweep: SweepResult | undefined,
   targets: readonly TargetCheck[],
   skipped: Readonly<Record<string, string>>,
+  chartFile?: string,
 ): string {
   const out: string[] = [`# tsession benchmark, ${meta.date}`, ''];
   out.push(
@@ -144,23 +258,30 @@ export function markdown(
       .join(' · '),
     '',
   );
+  if (chartFile) out.push(`![requests/s as a ratio to bare node:http, per framework and store](${chartFile})`, '');
   out.push(
-    '| case | endpoint | req/s median | req/s min-max | server CPU µs/req | p99 ms | x ceiling (req/s) | x ceiling paired, min-max | x ceiling (CPU) | session share of framework lost | store writes / 1k req | lost increments | non-2xx (of which 409) |',
-    '|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
+    '| case | endpoint | req/s median (min-max) | server CPU µs/req | p99 ms | x ceiling (req/s, paired) | session cost: req/s (paired) / CPU | x peer: req/s (paired) / CPU | store commands per request | store writes / 1k req | non-2xx in rounds (409) | lost increments, 50 clients on one session | memory per idle session |',
+    '|---|---|--:|--:|--:|--:|--:|--:|---|--:|--:|---|---|',
   );
   for (const s of summaries) {
+    const l = s.lostPhase;
+    const m = s.memoryPerSession;
     out.push(
-      `| ${s.label} | ${s.path} | ${fmt(s.rpsMedian)} | ${fmt(s.rpsMin)}-${fmt(s.rpsMax)} | ${fmt(s.cpuUsMedian, 1)} | ${fmt(s.p99Median)} | ` +
-        `${s.ratioToCeiling.toFixed(2)} | ${s.pairedRatio.median.toFixed(2)} (${s.pairedRatio.min.toFixed(2)}-${s.pairedRatio.max.toFixed(2)}) | ` +
-        `${s.cpuRatioToCeiling.toFixed(2)} | ${s.sessionShare === undefined ? '-' : `${(s.sessionShare * 100).toFixed(0)}%`} | ` +
-        `${fmt(s.writesPer1000, 1)} | ${s.lost ?? '-'} | ${fmt(s.non2xx + s.errors)} (${fmt(s.conflicts)}) |`,
+      `| ${s.label} | ${s.path} | ${fmt(s.rpsMedian)} (${fmt(s.rpsMin)}-${fmt(s.rpsMax)}) | ${fmt(s.cpuUsMedian, 1)} | ${fmt(s.p99Median)} | ` +
+        `${s.pairedRatio.median.toFixed(2)} (${s.pairedRatio.min.toFixed(2)}-${s.pairedRatio.max.toFixed(2)}) | ` +
+        `${s.sessionShare === undefined ? '-' : `${pct(s.sessionShare)} / ${pct(s.sessionShareCpu)}`} | ` +
+        `${s.peerRatio === undefined ? '-' : `${x2(s.peerRatio)} / ${x2(s.peerCpuRatio)}`} | ` +
+        `${s.commandsTotalPerRequest === undefined ? '-' : `${s.commandsTotalPerRequest.toFixed(2)}: ${commandList(s)}`} | ` +
+        `${fmt(s.writesPer1000, 1)} | ${fmt(s.non2xx + s.errors)} (${fmt(s.conflicts)}) | ` +
+        `${l ? `${l.lost} lost of ${l.acknowledged} acknowledged (${l.conflicts} x 409)` : '-'} | ` +
+        `${m ? (m.externalBytesPerSession !== undefined ? `Redis ${fmt(m.externalBytesPerSession)} B` : `heap ${fmt(m.heapBytesPerSession)} B, RSS ${fmt(m.rssBytesPerSession)} B`) : '-'} |`,
     );
   }
   for (const [id, reason] of Object.entries(skipped)) out.push(`| ${id} | skipped: ${reason} |`);
   if (memory) {
     out.push(
       '',
-      `**Memory per idle session (MemoryStore, ${fmt(memory.sessions)} sessions):** heap ${fmt(memory.heapBytesPerSession)} B per session, ` +
+      `**Memory per idle session (MemoryStore, ${fmt(memory.sessions)} sessions through the core, bench/memory-per-session.ts):** heap ${fmt(memory.heapBytesPerSession)} B per session, ` +
         `of which ${fmt(memory.valueBytes)} B is the stored value's encoding: overhead ${fmt(memory.overheadBytes)} B. RSS ${fmt(memory.rssBytesPerSession)} B per session.`,
     );
   }
@@ -177,14 +298,19 @@ export function markdown(
     }
     for (const [kind, reason] of Object.entries(sweep.skipped)) out.push(`| ${kind} | skipped: ${reason} |`);
   }
-  out.push('', '**Targets (issue 2)**', '');
+  out.push('', '**Targets (issues 2, 3, 4 and 6)**', '');
   for (const t of targets) out.push(`- ${t.met ? 'MET' : 'MISSED'}: ${t.name}: ${t.detail}`);
   out.push(
     '',
     'How to read it: rounds are interleaved (every case once per round, in the same order), so drift of the machine hits all cases alike; ' +
-      '"paired" ratios divide each round by the bare server of the same round. Server CPU µs per request is the server process\'s ' +
+      '"paired" ratios divide each round by the other case\'s result in the same round. Server CPU µs per request is the server process\'s ' +
       'user+system CPU time over the requests it handled, which the load generator disturbs less than requests/s. ' +
-      '"lost increments" is /write 2xx responses minus the counter\'s increase; up to the number of connections either way is in-flight noise at round ends.',
+      '"Session cost" is the share of the same framework\'s requests/s lost with sessions (paired rounds), and the share of CPU per request the session layer adds. ' +
+      '"x peer" is tsession over the library its users use today on the same framework (for Redis: tsession/http vs Express + express-session + connect-redis); the CPU ratio is the peer\'s CPU per request over tsession\'s. ' +
+      "Redis commands are counted on the Redis server in a separate phase (a fixed number of requests, 10 connections, same cookie) under MONITOR, keeping only the server child's own named connections (other programs share this Redis; a Lua script run by EVALSHA counts as one command: its inner commands come from lua); PostgreSQL statements are counted as the pool sent them, by name, during the rounds. " +
+      'Store writes per 1,000 requests count the store calls that write (commit, set, touch, persist) in the server. ' +
+      "Lost increments come from a separate phase: a fixed number of /write requests from 50 connections on one session, every answer in: 2xx answers minus the counter's increase (409 is a refusal the client sees, not a loss). " +
+      "Memory per idle session: live heap (after full GCs) and RSS growth of the server while it creates sessions for a few seconds, over the sessions created (includes the library's per-session overhead; for Redis, the server's used_memory).",
   );
   return `${out.join('\n')}\n`;
 }

@@ -15,6 +15,8 @@ export interface ServerStats {
   requests: number;
   /** Store writes (commits, sets, touches) made so far. */
   writes: number;
+  /** Store statements the server counted itself (PostgreSQL: by first keyword), so far. */
+  commands: Record<string, number>;
   rss: number;
   heapUsed: number;
 }
@@ -26,6 +28,12 @@ export type ChildMessage =
   | ({ type: 'stats' } & ServerStats);
 
 let writes = 0;
+const commands: Record<string, number> = {};
+
+/** Counts one store statement under `name` (e.g. `SELECT`, `BEGIN`). */
+export function countCommand(name: string): void {
+  commands[name] = (commands[name] ?? 0) + 1;
+}
 
 /** Wraps `target[method]` so every call counts as one store write. */
 export function countWrites<T extends object>(target: T, method: keyof T & string): void {
@@ -60,7 +68,11 @@ export function serve(
   process.on('message', (message: { type?: string; gc?: boolean }) => {
     if (message?.type !== 'stats') return;
     // With --expose-gc the parent may ask for live memory only.
-    if (message.gc) (globalThis as { gc?: () => void }).gc?.();
+    if (message.gc) {
+      const gc = (globalThis as { gc?: () => void }).gc;
+      gc?.();
+      gc?.();
+    }
     const cpu = process.cpuUsage();
     const memory = process.memoryUsage();
     send({
@@ -68,6 +80,7 @@ export function serve(
       cpuUs: cpu.user + cpu.system,
       requests,
       writes,
+      commands: { ...commands },
       rss: memory.rss,
       heapUsed: memory.heapUsed,
     });

@@ -1,15 +1,16 @@
 /**
  * tsession through `tsession/http`, on the store named by argv[2]: `memory`, `sqlite`
- * (a file in bench/.tmp/) or `redis` (127.0.0.1:6379, its own prefix). Every store
+ * (a file in bench/.tmp/), `redis` (127.0.0.1:6379, its own prefix) or `postgres` (its own
+ * schema, dropped on exit; every statement counted by its first keyword). Every store
  * commit is counted, so the parent can check that read-only requests write nothing.
  */
 import { CookieClientIdManager, SessionDataContainer, SessionManager } from 'tsession';
 import { withSessions } from 'tsession/http';
 import { openStore, type StoreKind } from '../lib/stores.js';
-import { countWrites, serve, text, unavailable } from './harness.js';
+import { countCommand, countWrites, serve, text, unavailable } from './harness.js';
 
 const kind = (process.argv[2] ?? 'memory') as StoreKind;
-const opened = await openStore(kind, { sweepIntervalSeconds: 60 });
+const opened = await openStore(kind, { sweepIntervalSeconds: 60 }, countCommand);
 if (typeof opened === 'string') unavailable(opened);
 const { store } = opened;
 countWrites(store, 'commit');
