@@ -13,6 +13,7 @@ import { type ServerChild, startServer } from './lib/child.js';
 import {
   countedCommands,
   createSession,
+  diffCounts,
   type LostIncrements,
   lostIncrements,
   type MemoryPerSession,
@@ -73,7 +74,7 @@ const serverMemory: Record<string, { rss: number; heapUsed: number }> = {};
 const lost: Record<string, LostIncrements> = {};
 const perSession: Record<string, MemoryPerSession & { store: string }> = {};
 const redis = specs.some((s) => s.store === 'redis') ? await redisCounters() : undefined;
-/** Redis commands per request, from a counting phase under MONITOR after the rounds. */
+/** Store commands per request, from counting phases after the rounds (Redis: under MONITOR; PostgreSQL: the child's statement counts). */
 const counted: Record<string, { requests: number; commands: Record<string, number> }> = {};
 
 if (opts.http) {
@@ -122,12 +123,19 @@ if (opts.http) {
         );
       }
     }
-    for (const c of cases.filter((x) => x.server.store === 'redis' && redis)) {
+    // Counting phases: a fixed number of requests, every answer in (no request in flight at either end).
+    for (const c of cases.filter((x) => (x.server.store === 'redis' && redis) || x.server.store === 'postgres')) {
       const { child, cookie } = children.get(c.server.id)!;
-      counted[c.id] = await countedCommands(child, c.path, cookie, quick ? 300 : 2000, (run) =>
-        redis!.monitor(child.pid, run),
-      );
-      log(`redis commands ${c.id.padEnd(28)} ${JSON.stringify(counted[c.id])}`);
+      const monitor =
+        c.server.store === 'redis'
+          ? (run: () => Promise<void>) => redis!.monitor(child.pid, run)
+          : async (run: () => Promise<void>) => {
+              const before = await child.stats();
+              await run();
+              return diffCounts((await child.stats()).commands, before.commands);
+            };
+      counted[c.id] = await countedCommands(child, c.path, cookie, quick ? 300 : 2000, monitor);
+      log(`store commands ${c.id.padEnd(28)} ${JSON.stringify(counted[c.id])}`);
     }
     for (const spec of specs.filter((s) => s.session && children.has(s.id))) {
       const { child, cookie } = children.get(spec.id)!;
