@@ -9,6 +9,7 @@
 import { Pool } from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresStore } from '../../src/stores/postgres/index.js';
+import { recordRow } from '../reliability/record.js';
 import { POSTGRES_URL, serviceAvailable, uniquePrefix } from '../support/services.js';
 import { type FaultApp, type FaultClient, faultClient, heapAfterGc, pool, startFaultApp, until } from './app.js';
 import { startTcpRelay, type TcpRelay } from './tcp-relay.js';
@@ -27,6 +28,9 @@ const TWO_CALLS_BOUND_MS = 2 * CALL_MS + 2_000;
 const RECOVERY_LIMIT_MS = 20_000;
 
 const report = (line: string) => console.log(`[faults] postgres: ${line}`);
+/** A row of docs/reliability.md (.tmp/reliability/faults-postgres.json). */
+const row = (test: string, fields: Omit<Parameters<typeof recordRow>[1], 'test' | 'inputs'>) =>
+  recordRow('faults-postgres', { test: `PostgresStore ${test}`, inputs: 'none', ...fields });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const max = (values: readonly number[]) => Math.round(Math.max(0, ...values));
 const mb = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
@@ -123,6 +127,16 @@ describe.skipIf(!available)('PostgresStore faults through node:http (TCP relay t
         `${held.appliedButFailed === 1 ? 'applied although answered 503' : 'not applied'}; ` +
         `heap ${after < before ? '' : '+'}${mb(after - before)} MB; first 200 ${Math.round(recovery)} ms after the thaw`,
     );
+    row('frozen', {
+      load: `10 clients; ${frozen.length} requests at 30 concurrent while frozen, 1 request caught between read and commit`,
+      faults: 'every connection stalled (TCP relay frozen: a paused server or a stalled network), then thawed',
+      lostWrites: 0,
+      errors: `HTTP 503 x ${frozen.length + 1}, max latency ${max(latencies)} ms (bound ${BOUND_MS})`,
+      recoveryMs: Math.round(recovery),
+      notes:
+        `the caught increment was ${held.appliedButFailed === 1 ? 'applied although answered 503' : 'not applied'}; ` +
+        `heap ${after < before ? '' : '+'}${mb(after - before)} MB over the stall`,
+    });
   });
 
   it('loses no acknowledged increment when every connection is cut under load and restored', async () => {
@@ -172,5 +186,13 @@ describe.skipIf(!available)('PostgresStore faults through node:http (TCP relay t
         `${statuses.get(503)} answered 503, ${applied} applied although answered 503; ` +
         `max latency ${max(latencies)} ms (bound ${TWO_CALLS_BOUND_MS}); first 200 ${Math.round(firstOk - restored)} ms after the relay listened again`,
     );
+    row('cut under load', {
+      load: `6 clients incrementing in a loop, ${sum((c) => c.attempted)} increments attempted`,
+      faults: 'every connection reset and new ones refused for 1 s (a crash), then restored',
+      lostWrites: 0,
+      errors: `HTTP 503 x ${statuses.get(503)}, max latency ${max(latencies)} ms (bound ${TWO_CALLS_BOUND_MS})`,
+      recoveryMs: Math.round(firstOk - restored),
+      notes: `${sum((c) => c.acknowledged)} acknowledged, all there; ${applied} applied although answered 503`,
+    });
   });
 });

@@ -8,6 +8,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RedisStore } from '../../src/stores/redis/index.js';
+import { recordRow } from '../reliability/record.js';
 import { type DedicatedRedis, redisBinaryAvailable, startDedicatedRedis } from '../support/redis-server.js';
 import { uniquePrefix } from '../support/services.js';
 import { type FaultApp, type FaultClient, faultClient, heapAfterGc, pool, startFaultApp, until } from './app.js';
@@ -21,6 +22,9 @@ const TWO_CALLS_BOUND_MS = (2 * TIMEOUT_SECONDS + 2) * 1000;
 const RECOVERY_LIMIT_MS = 15_000;
 
 const report = (line: string) => console.log(`[faults] redis: ${line}`);
+/** A row of docs/reliability.md (.tmp/reliability/faults-redis.json). */
+const row = (test: string, fields: Omit<Parameters<typeof recordRow>[1], 'test' | 'inputs'>) =>
+  recordRow('faults-redis', { test: `RedisStore ${test}`, inputs: 'none', ...fields });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const max = (values: readonly number[]) => Math.round(Math.max(0, ...values));
 
@@ -94,6 +98,14 @@ describe.skipIf(!available)('RedisStore faults through node:http (dedicated redi
     await expectIntact(clients);
     for (const client of clients) expect((await client.inc()).status).toBe(200);
     await expectIntact(clients);
+    row('stopped', {
+      load: `20 clients with committed counters; ${outage.length} concurrent + ${serial.length} serial requests during the outage`,
+      faults: 'redis-server stopped (SIGTERM), then started again (AOF, fsync always)',
+      lostWrites: 0,
+      errors: `HTTP 503 x ${latencies.length} (all requests during the outage), max latency ${max(latencies)} ms (bound ${BOUND_MS})`,
+      recoveryMs: Math.round(recovery),
+      notes: 'every committed counter read back exact after recovery; commandTimeoutSeconds 1',
+    });
   });
 
   it.each([
@@ -149,6 +161,14 @@ describe.skipIf(!available)('RedisStore faults through node:http (dedicated redi
         `max latency ${max(latencies)} ms (bound ${TWO_CALLS_BOUND_MS}); ` +
         `down ${Math.round(restarted - down)} ms; first 200 ${Math.round(firstOk - restarted)} ms after redis-server answered PING`,
     );
+    row(`${how === 'stop' ? 'stopped' : 'killed'} under load`, {
+      load: `6 clients incrementing in a loop, ${sum((c) => c.attempted)} increments attempted`,
+      faults: `redis-server ${label} for ${Math.round(restarted - down)} ms under load, then started again`,
+      lostWrites: 0,
+      errors: `HTTP 503 x ${statuses.get(503)}, max latency ${max(latencies)} ms (bound ${TWO_CALLS_BOUND_MS})`,
+      recoveryMs: Math.round(firstOk - restarted),
+      notes: `${sum((c) => c.acknowledged)} acknowledged, all there; ${applied} applied although answered 503 (a timeout cannot tell)`,
+    });
   });
 
   it('answers 503 within the bound while Redis is paused (SIGSTOP), and recovers after SIGCONT', async () => {
@@ -192,6 +212,16 @@ describe.skipIf(!available)('RedisStore faults through node:http (dedicated redi
         `heap ${signedMb(after - before)} MB with ${pending} commands waiting in ioredis for the frozen server; ` +
         `first 200 ${Math.round(recovery)} ms after SIGCONT`,
     );
+    row('paused', {
+      load: `10 clients; ${paused.length} requests at 100 concurrent while paused, 1 request caught between read and commit`,
+      faults: 'redis-server paused (SIGSTOP), then resumed (SIGCONT)',
+      lostWrites: 0,
+      errors: `HTTP 503 x ${paused.length + 1}, max latency ${max(latencies)} ms (bound ${BOUND_MS})`,
+      recoveryMs: Math.round(recovery),
+      notes:
+        `the caught increment was ${held.appliedButFailed === 1 ? 'applied on SIGCONT although answered 503' : 'not applied'}; ` +
+        `heap ${signedMb(after - before)} MB with ${pending} commands queued for the frozen server`,
+    });
   });
 
   it('does not grow memory without bound while Redis is down: 2,000 failed requests', async () => {
@@ -215,8 +245,16 @@ describe.skipIf(!available)('RedisStore faults through node:http (dedicated redi
         `ioredis offline queue ${queues.offlineQueue.length}, command queue ${queues.commandQueue.length}`,
     );
     await redis.start();
-    await until(async () => (await clients[0]!.read()).status === 200, RECOVERY_LIMIT_MS);
+    const recovery = await until(async () => (await clients[0]!.read()).status === 200, RECOVERY_LIMIT_MS);
     await expectIntact(clients);
+    row('down, memory', {
+      load: `${answers.length} requests at 20 concurrent while down`,
+      faults: 'redis-server stopped for the whole load, then started again',
+      lostWrites: 0,
+      errors: `HTTP 503 x ${answers.length}, max latency ${max(answers.map((a) => a.ms))} ms`,
+      recoveryMs: Math.round(recovery),
+      notes: `heapUsed ${signedMb(after - before)} MB over the outage; ioredis offline queue ${queues.offlineQueue.length}`,
+    });
   });
 });
 
