@@ -23,7 +23,12 @@ const ARM_AFTER = 20;
 const CART_CAP = 45; // the demo refuses more than 50 items per cart
 
 const dataDir = mkdtempSync(join(tmpdir(), 'tsession-crash-'));
-afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+/** The demo running now, killed at the end even when an assertion failed mid-round. */
+let current: DemoProcess | undefined;
+afterAll(async () => {
+  await current?.kill();
+  rmSync(dataDir, { recursive: true, force: true });
+});
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Client {
@@ -144,6 +149,7 @@ describe('crash: kill -9 of the SQLite demo under write load', () => {
     let sessionsInDb = 0;
     for (let round = 0; round <= ROUNDS; round++) {
       const demo: DemoProcess = await startDemo(dataDir);
+      current = demo;
       starts.push(demo.startMs);
       // what the last crash left: every counter client checks on its first request, carts are read back
       for (const client of [...carts, ...retired]) await checkCart(client, demo.url);
