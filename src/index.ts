@@ -9,7 +9,7 @@ export {
   type HeaderEntry,
   type SessionRequest,
 } from './client-id/types.js';
-export { jsonCodec, type SessionCodec } from './codec/codec.js';
+export { jsonCodec, MAX_DEPTH, type SessionCodec } from './codec/codec.js';
 export {
   SessionDataContainer,
   type SessionDataContainerOptions,

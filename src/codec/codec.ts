@@ -32,6 +32,15 @@ const TAG = {
 type Path = (string | number)[];
 
 /**
+ * The deepest nesting of objects, arrays, Maps and Sets a value may have. Far beyond
+ * real session data, and well inside the stack, so a deep value is a typed error, not
+ * a `RangeError` from the runtime.
+ */
+export const MAX_DEPTH = 512;
+/** Tags nest up to three JSON levels per value level, so decoding allows that much. */
+const MAX_DECODE_DEPTH = MAX_DEPTH * 3 + 8;
+
+/**
  * The default codec: JSON extended with Date, Map, Set, BigInt, undefined, -0, NaN
  * and ±Infinity. Refuses functions, symbols, class instances and cycles with a
  * {@link SessionSerializationError} naming the path. Keys such as `__proto__` are
@@ -48,7 +57,7 @@ export const jsonCodec: SessionCodec = {
     return JSON.stringify(toJson(value, [...path], new Set()));
   },
   decode(text) {
-    return fromJson(JSON.parse(text));
+    return fromJson(JSON.parse(text), 0);
   },
 };
 
@@ -80,6 +89,10 @@ function encodeNumber(value: number): unknown {
 function objectToJson(value: object, path: Path, ancestors: Set<object>): unknown {
   if (ancestors.has(value)) {
     throw new SessionSerializationError(path, 'the value contains a cycle');
+  }
+  if (ancestors.size >= MAX_DEPTH) {
+    const shown = [...path.slice(0, 3), `… ${path.length - 5} more …`, ...path.slice(-2)];
+    throw new SessionSerializationError(shown, `the value is nested more than ${MAX_DEPTH} levels deep`);
   }
   ancestors.add(value);
   try {
@@ -136,24 +149,27 @@ function encodePlainObject(value: Record<string, unknown>, path: Path, ancestors
   return onlyKey?.startsWith('$') ? { [TAG.object]: out } : out;
 }
 
-function fromJson(node: unknown): unknown {
+function fromJson(node: unknown, depth: number): unknown {
   if (node === null || typeof node !== 'object') return node;
-  if (Array.isArray(node)) return node.map(fromJson);
+  if (depth > MAX_DECODE_DEPTH)
+    throw new SyntaxError(`tsession: encoded value nested more than ${MAX_DECODE_DEPTH} levels`);
+  if (Array.isArray(node)) return node.map((item) => fromJson(item, depth + 1));
   const record = node as Record<string, unknown>;
   const keys = Object.keys(record);
   const tag = keys.length === 1 ? keys[0] : undefined;
-  if (tag?.startsWith('$')) return decodeTagged(tag, record[tag]);
-  return decodePlainObject(record);
+  if (tag?.startsWith('$')) return decodeTagged(tag, record[tag], depth + 1);
+  return decodePlainObject(record, depth + 1);
 }
 
-function decodeTagged(tag: string, payload: unknown): unknown {
+function decodeTagged(tag: string, payload: unknown, depth: number): unknown {
+  const inner = (node: unknown) => fromJson(node, depth + 1);
   switch (tag) {
     case TAG.date:
       return new Date(payload === null ? Number.NaN : String(payload));
     case TAG.map:
-      return new Map((payload as [unknown, unknown][]).map(([k, v]) => [fromJson(k), fromJson(v)]));
+      return new Map((payload as [unknown, unknown][]).map(([k, v]) => [inner(k), inner(v)]));
     case TAG.set:
-      return new Set((payload as unknown[]).map(fromJson));
+      return new Set((payload as unknown[]).map(inner));
     case TAG.bigint:
       return BigInt(String(payload));
     case TAG.undefined:
@@ -161,15 +177,15 @@ function decodeTagged(tag: string, payload: unknown): unknown {
     case TAG.number:
       return payload === '-0' ? -0 : Number(payload);
     case TAG.object:
-      return decodePlainObject(payload as Record<string, unknown>);
+      return decodePlainObject(payload as Record<string, unknown>, depth + 1);
     default:
       throw new SyntaxError(`tsession: unknown codec tag ${JSON.stringify(tag)}`);
   }
 }
 
-function decodePlainObject(record: Record<string, unknown>): Record<string, unknown> {
+function decodePlainObject(record: Record<string, unknown>, depth: number): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const key of Object.keys(record)) defineData(out, key, fromJson(record[key]));
+  for (const key of Object.keys(record)) defineData(out, key, fromJson(record[key], depth + 1));
   return out;
 }
 

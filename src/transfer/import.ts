@@ -1,5 +1,6 @@
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
+import { jsonCodec, type SessionCodec } from '../codec/codec.js';
 import { ConflictError } from '../errors.js';
 import type { SessionStore } from '../stores/types.js';
 import { EXPORT_FORMAT_VERSION, type ExportedSession } from './export.js';
@@ -18,6 +19,8 @@ export interface ImportOptions {
   strict?: boolean;
   /** Replace a session that already exists under the same key, instead of skipping it. @default false */
   replace?: boolean;
+  /** The codec the target container decodes with: every imported value must decode with it. @default jsonCodec */
+  codec?: SessionCodec;
   /** Called after each line, e.g. for a progress bar. */
   onProgress?: (progress: ImportReport) => void;
 }
@@ -56,7 +59,7 @@ export async function importSessions(
   for await (const text of createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY })) {
     lineNumber++;
     if (text.trim() === '') continue;
-    const parsed = parseLine(text);
+    const parsed = parseLine(text, options.codec ?? jsonCodec);
     if (typeof parsed === 'string') {
       const problem = { line: lineNumber, message: parsed };
       if (options.strict) throw new ImportLineError(problem);
@@ -97,7 +100,7 @@ async function writeSession(
 }
 
 /** The session a line holds, or a message saying what is wrong with it. */
-function parseLine(text: string): ExportedSession | string {
+function parseLine(text: string, codec: SessionCodec): ExportedSession | string {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -123,6 +126,12 @@ function parseLine(text: string): ExportedSession | string {
       !['pkg', 'key', 'value'].every((f) => typeof entry[f] === 'string')
     ) {
       return `entry ${i} must have string \`pkg\`, \`key\` and \`value\``;
+    }
+    // A value that does not decode would break every later read of its key: refuse it here.
+    try {
+      codec.decode(entry.value as string);
+    } catch (error) {
+      return `entry ${i} (${entry.pkg} › ${entry.key}): the value does not decode: ${(error as Error).message}`;
     }
   }
   return s as unknown as ExportedSession;

@@ -9,7 +9,7 @@
 import { performance } from 'node:perf_hooks';
 import fc from 'fast-check';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { SessionSerializationError, SessionTooLargeError } from '../../src/index.js';
+import { MAX_DEPTH, SessionSerializationError, SessionTooLargeError } from '../../src/index.js';
 import { browser, memoryManager } from '../helpers.js';
 import { bump, fuzzRuns, prototypeClean, recordRow, tally } from './record.js';
 import { sameData } from './same-data.js';
@@ -248,9 +248,10 @@ describe('deep nesting', () => {
     return low;
   };
 
-  it('1,000 levels of objects and of arrays round-trip', async () => {
-    expect(await roundTrip(nested(1_000, false))).toBe('round trip');
-    expect(await roundTrip(nested(1_000, true))).toBe('round trip');
+  it('up to MAX_DEPTH levels of objects and of arrays round-trip; one more is a typed error', async () => {
+    expect(await roundTrip(nested(MAX_DEPTH, false))).toBe('round trip');
+    expect(await roundTrip(nested(MAX_DEPTH, true))).toBe('round trip');
+    expect(await roundTrip(nested(MAX_DEPTH + 1, true))).toBe('SessionSerializationError');
   });
 
   it('10,000 levels never crash the process: the commit is refused, nothing is written, the next request works', async () => {
@@ -280,16 +281,13 @@ describe('deep nesting', () => {
       errors: tally(outcomes),
       recoveryMs: null,
       notes:
-        `deepest that round-trips: ${objects} levels of objects, ${arrays} of arrays; deeper is refused with a plain ` +
-        "RangeError (Maximum call stack size exceeded) from the codec's recursion, not a SessionSerializationError: the " +
-        'process survives and nothing is written, but adapters answer it as an untyped 500 (bug, src/codec/codec.ts)',
+        `deepest that round-trips: ${objects} levels of objects, ${arrays} of arrays (MAX_DEPTH ${MAX_DEPTH}); deeper is ` +
+        'refused with a typed SessionSerializationError and nothing is written',
       durationMs: Math.round(performance.now() - started),
     });
   });
 
-  // BUG (src/codec/codec.ts, toJson/objectToJson/encodeObject recursion): past ~1,500 levels the codec throws a plain
-  // RangeError (Maximum call stack size exceeded) instead of a SessionSerializationError. Drop `.fails` once fixed.
-  it.fails('10,000 levels are refused with a typed SessionSerializationError', async () => {
+  it('10,000 levels are refused with a typed SessionSerializationError', async () => {
     await expect(roundTrip(nested(10_000, false))).resolves.toBe('SessionSerializationError');
   });
 });

@@ -112,3 +112,26 @@ describe('SPEC 42: export and import as JSON Lines', () => {
     expect((await target.load('k1', NOW))?.entries[0]?.value).toBe('"new"');
   });
 });
+
+describe('SPEC 42: import refuses values that would not decode', () => {
+  it('reports an entry whose value the codec cannot read, by line, and imports nothing of that line', async () => {
+    const good = {
+      v: 1,
+      key: 'k1',
+      createdAt: NOW,
+      lastAccess: NOW,
+      expiresAt: null,
+      entries: [{ pkg: 'p', key: 'a', value: '1' }],
+    };
+    const bad = { ...good, key: 'k2', entries: [{ pkg: 'p', key: 'a', value: 'not json{' }] };
+    const target = new MemoryStore({ sweepIntervalSeconds: 0 });
+    const report = await importSessions(target, Readable.from([`${JSON.stringify(good)}\n${JSON.stringify(bad)}\n`]), {
+      now: NOW,
+    });
+    expect(report.imported).toBe(1);
+    expect(report.problems).toHaveLength(1);
+    expect(report.problems[0]).toMatchObject({ line: 2 });
+    expect(report.problems[0]?.message).toContain('p › a');
+    expect(await target.load('k2', NOW)).toBeUndefined();
+  });
+});
