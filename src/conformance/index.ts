@@ -12,6 +12,7 @@ import { deltaCases } from './delta-cases.js';
 import type { ContractCapabilities, Harness, StoreFixture, TestApi } from './harness.js';
 import { limitCases } from './limit-cases.js';
 import { recordCases } from './record-cases.js';
+import { regenerateCases } from './regenerate-cases.js';
 import { sessionCases } from './session-cases.js';
 import { sweepCases } from './sweep-cases.js';
 import { valueCases } from './value-cases.js';
@@ -32,7 +33,7 @@ export interface StoreContractOptions {
 /**
  * Registers the store contract suite: load, create, deltas with per-key versions and
  * their conflicts, versions that never repeat for a key (no ABA after a delete or clear), expiry, touch races, destroy, sweep, scan, count, limits,
- * regenerate, concurrency, awkward keys and values, and whole-request scenarios
+ * regenerate (refused when the replaced record changed since it was loaded), concurrency, awkward keys and values, and whole-request scenarios
  * through `SessionManager`. `setup` runs before every case and must give an empty
  * store; after the case the store is closed and `cleanup` runs. Times are fixed, so
  * nothing depends on the wall clock. A few cases write thousands of records: give the
@@ -101,6 +102,7 @@ export function describeStoreContract(
     versionCases(harness);
     sweepCases(harness);
     limitCases(harness);
+    regenerateCases(harness);
     valueCases(harness);
     sessionCases(harness);
   });

@@ -1,6 +1,6 @@
 import type { SessionDataContainer } from '../container/container.js';
 import { SessionStateError } from '../errors.js';
-import type { EntryWrite, SessionDelta, StoredSession } from '../stores/types.js';
+import type { EntryWrite, ReplacedEntry, SessionDelta, StoredSession } from '../stores/types.js';
 import { PackageData } from './package-data.js';
 
 /** The reserved package that holds tsession's own per-session data, such as the client binding. */
@@ -13,6 +13,12 @@ export interface ContainerCommit {
   readonly state: ContainerState;
   readonly delta: SessionDelta;
   readonly byteSize: number;
+  /**
+   * For a move ({@link ContainerState.planMove}) of a loaded record: its entries as this
+   * request loaded them, to send as `replacesEntries` with `replaces`, so the store refuses
+   * the move if the old record changed meanwhile.
+   */
+  readonly replacesEntries?: readonly ReplacedEntry[];
 }
 
 /**
@@ -128,7 +134,8 @@ export class ContainerState {
 
   /**
    * The delta that moves every entry to a new record, replacing this one (regenerate
-   * keeping data), or undefined when there is nothing to move.
+   * keeping data), or undefined when there is nothing to move. With a loaded record it
+   * also gives that record's entries as loaded (`replacesEntries`).
    */
   planMove(): ContainerCommit | undefined {
     const record = this.#record;
@@ -143,6 +150,8 @@ export class ContainerState {
       state: this,
       byteSize,
       delta: { create: true, writes: this.#withBinding(writes), ...(touch && { touch }) },
+      // Every entry loaded, also when this request cleared them: the old record must be unchanged to be replaced.
+      ...(record && { replacesEntries: record.entries.map(({ pkg, key, version }) => ({ pkg, key, version })) }),
     };
   }
 

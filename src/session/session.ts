@@ -165,9 +165,10 @@ export class Session {
       const endedKey = this.#ended?.key;
       if (this.#ended && !this.#ended.moveData) await this.#destroy(this.#ended.key, this.#ended.reason);
       await Promise.all(
-        plans.map(({ state, delta, byteSize }) => {
+        plans.map(({ state, delta, byteSize, replacesEntries }) => {
           const replaces = delta.create && this.#ended?.moveData && state.record ? endedKey : undefined;
-          return state.container.commit(key as string, replaces ? { ...delta, replaces } : delta, byteSize);
+          const moved = replaces ? { ...delta, replaces, ...(replacesEntries && { replacesEntries }) } : delta;
+          return state.container.commit(key as string, moved, byteSize);
         }),
       );
       this.#headers = this.#responseHeaders(plans);

@@ -1,5 +1,5 @@
 import { ConflictError } from '../errors.js';
-import type { SessionDelta, StoredEntry } from './types.js';
+import type { ReplacedEntry, SessionDelta, StoredEntry } from './types.js';
 
 /** What {@link applyEntryWrites} returns: the record's new entries and its new commit sequence. */
 export interface AppliedWrites {
@@ -57,6 +57,22 @@ export function applyEntryWrites(
     else next.set(id, { pkg: w.pkg, key: w.key, value: w.value, version });
   }
   return { entries: [...next.values()], seq: version };
+}
+
+/**
+ * True when `stored` (the replaced record's entries now) are exactly `expected` (as a
+ * regenerate loaded them, {@link SessionDelta.replacesEntries}): the same (package id,
+ * key) pairs at the same versions, none more, none fewer. Absent `expected` always
+ * matches. A store that finds no match throws `ConflictError('version')` and writes nothing.
+ */
+export function holdsExactly(
+  stored: readonly Pick<StoredEntry, 'pkg' | 'key' | 'version'>[],
+  expected: readonly ReplacedEntry[] | undefined,
+): boolean {
+  if (expected === undefined) return true;
+  const versions = new Map(expected.map((e) => [entryId(e.pkg, e.key), e.version]));
+  if (versions.size !== stored.length) return false;
+  return stored.every((e) => versions.get(entryId(e.pkg, e.key)) === e.version);
 }
 
 /**

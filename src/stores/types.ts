@@ -79,8 +79,25 @@ export interface SessionDelta {
    * commit; if it is already gone the commit fails with `ConflictError('gone')`.
    */
   readonly replaces?: string;
+  /**
+   * With `replaces`: the entries of the replaced record as this request loaded them
+   * (package id, key and version; values are not compared). The commit fails with
+   * `ConflictError('version')`, having written nothing, unless the replaced record holds
+   * exactly these entries at these versions: no entry added, deleted or rewritten since
+   * the load. So a write to the old record acknowledged between a regenerate's load and
+   * its commit is never deleted with the old record. Absent: the replaced record is only
+   * checked to be live.
+   */
+  readonly replacesEntries?: readonly ReplacedEntry[];
   /** With `create`: the container's cap on live records. Requires `capabilities.limit`. */
   readonly limit?: SessionLimit;
+}
+
+/** One entry of a replaced record as a regenerate loaded it: see {@link SessionDelta.replacesEntries}. */
+export interface ReplacedEntry {
+  readonly pkg: string;
+  readonly key: string;
+  readonly version: number;
 }
 
 /** A cap on live sessions in a container, and what to do when it is reached. */

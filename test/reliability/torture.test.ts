@@ -30,8 +30,8 @@ const LONG = process.env.TSESSION_TORTURE === 'long';
 const CLIENTS = envInt('TSESSION_TORTURE_CLIENTS', LONG ? 100 : 20);
 const REQUESTS = envInt('TSESSION_TORTURE_REQUESTS', LONG ? 1_000 : 100);
 const LOOPS = 4;
-/** Until the regenerate race below is fixed, the torture counts its losses instead of failing on them. */
-const REGENERATE_RACE_FIXED = false;
+/** The regenerate race below is fixed (`SessionDelta.replacesEntries`): the torture fails on any write lost to it. */
+const REGENERATE_RACE_FIXED = true;
 
 const redis = await serviceAvailable('redis');
 const postgres = await serviceAvailable('postgres');
@@ -161,11 +161,10 @@ describe('concurrency torture over real HTTP (tsession/http)', () => {
   }
 });
 
-// BUG (src/session/container-state.ts planMove, and every store's `replaces` handling): regenerate() moves the
-// snapshot its request loaded, and the store checks only that the old record is still live, not that it is
-// unchanged. A write acknowledged between the regenerate's load and its commit is dropped with the old record.
-// Drop `.fails` (and set REGENERATE_RACE_FIXED) once the move carries the versions it read.
-it.fails('regenerate racing an acknowledged write keeps the write (or conflicts)', async () => {
+// Once a bug: regenerate() moves the snapshot its request loaded, and stores checked only that the old record was
+// still live, so a write acknowledged between the regenerate's load and its commit was dropped with the old record.
+// The move now carries the entries and versions it loaded (`replacesEntries`) and the store refuses a changed record.
+it('regenerate racing an acknowledged write keeps the write (or conflicts)', async () => {
   const { manager } = memoryManager();
   const client = browser(manager);
   await client.visit(async (session) => (await session.get('c')).set('n', 5));
@@ -182,6 +181,11 @@ it.fails('regenerate racing an acknowledged write keeps the write (or conflicts)
   );
   if (outcome === 'committed') {
     const after = manager.open(request({ cookie: `tsession=${login.clientId}` }));
-    expect((await after.get('c')).get('n')).toBe(6); // today: 5
-  } else expect(outcome).toBe('ConflictError');
+    expect((await after.get('c')).get('n')).toBe(6);
+  } else {
+    expect(outcome).toBe('ConflictError');
+    // Nothing written: the old session still holds the acknowledged write.
+    const old = manager.open(request({ cookie: client.cookie as string }));
+    expect((await old.get('c')).get('n')).toBe(6);
+  }
 });

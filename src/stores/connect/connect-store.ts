@@ -1,5 +1,5 @@
 import { ConflictError, SessionConfigError, SessionStateError } from '../../errors.js';
-import { applyEntryWrites } from '../apply-delta.js';
+import { applyEntryWrites, holdsExactly } from '../apply-delta.js';
 import type {
   CommitResult,
   ScannedSession,
@@ -49,7 +49,9 @@ const SWEEP_BATCH = 100;
  * two commits to one session at the same time can lose an update (the later `set`
  * overwrites the earlier one; no per-key merge, no conflict detection), a regenerate
  * is two writes, not one atomic step, and an `invalidate` racing a slower commit
- * elsewhere can be undone by it. Hence `perKeyVersions: false` and
+ * elsewhere can be undone by it. (A regenerate checks, under the same per-key
+ * serialization, that the old record still holds the entries it loaded, so a write
+ * to it from this process is never deleted with it; one from another process may be.) Hence `perKeyVersions: false` and
  * `atomicRegenerate: false`; for several processes, use `tsession/redis` or
  * `tsession/postgres`. There is no `limit` support; `scan`, `count` and `sweep`
  * need the store's optional `all()`, which reads every session (so a sweep costs all
@@ -120,6 +122,8 @@ export class ConnectStore implements SessionStore {
       if (delta.replaces !== undefined) {
         const replaced = await this.#get(delta.replaces);
         if (!(replaced && isLive(replaced, now))) throw new ConflictError('gone');
+        // A write to the old record since the regenerate loaded it would be deleted with it.
+        if (!holdsExactly(replaced.entries, delta.replacesEntries)) throw new ConflictError('version');
       }
       const { entries, seq } = applyEntryWrites(live?.entries ?? [], delta, live?.seq ?? 0);
       const touch = delta.touch;

@@ -1,5 +1,5 @@
 import { ConflictError, SessionConfigError, SessionLimitError } from '../../errors.js';
-import { applyEntryWrites } from '../apply-delta.js';
+import { applyEntryWrites, holdsExactly } from '../apply-delta.js';
 import type {
   CommitResult,
   ScannedSession,
@@ -89,7 +89,12 @@ export class MemoryStore implements SessionStore {
     if (delta.create ? live !== undefined : live === undefined) {
       throw new ConflictError(delta.create ? 'exists' : 'gone');
     }
-    if (delta.replaces !== undefined && !this.#isLive(delta.replaces, now)) throw new ConflictError('gone');
+    if (delta.replaces !== undefined) {
+      const replaced = this.#records.get(delta.replaces);
+      if (replaced === undefined || !isLive(replaced, now)) throw new ConflictError('gone');
+      // A write to the old record since the regenerate loaded it would be deleted with it.
+      if (!holdsExactly(replaced.session.entries, delta.replacesEntries)) throw new ConflictError('version');
+    }
     const { entries, seq } = applyEntryWrites(live?.session.entries ?? [], delta, live?.seq ?? 0);
     const evicted = delta.create ? this.#makeRoom(key, delta, now) : [];
     if (delta.replaces !== undefined) this.#delete(delta.replaces);

@@ -15,14 +15,15 @@ const LIMIT_SLACK = 64;
  * The server-side function that applies one delta atomically, in the one statement
  * `SELECT <table>_commit(key, delta, now, lock_timeout)`: one round trip, one implicit
  * transaction. It locks the record's row, checks every precondition (create/exists,
- * replaced record, all expected versions, the limit) and raises on the first that fails,
+ * replaced record live and holding exactly `replacesEntries`, all expected versions, the limit) and raises on the first that fails,
  * so a conflict rolls everything back. A commit with entry writes takes the record's
  * `seq + 1`, stored back as `seq`, as the version of every entry it sets (see `StoredEntry.version`), so a key
  * deleted or cleared and written again never gets back an old version. It returns the
  * keys evicted under an `evict` limit.
  *
  * The delta is JSON: `{ create, touch?: { lastAccess, expiresAt }, clear, writes: [{ pkg,
- * name, value (null deletes), expect (null: blind) }], replaces?, limit?: { max, policy } }`.
+ * name, value (null deletes), expect (null: blind) }], replaces?, replacesEntries?: [{ pkg, name,
+ * version }], limit?: { max, policy } }`.
  */
 export function commitFunctionSql(n: PostgresNames): string {
   const writes = `jsonb_to_recordset(p_delta->'writes') AS w(pkg text, name text, value text, expect integer)`;
@@ -51,6 +52,15 @@ BEGIN
     PERFORM 1 FROM ${n.sessions} s
       WHERE s.key = v_replaces AND (s.expires_at IS NULL OR s.expires_at >= p_now) FOR UPDATE;
     IF NOT FOUND THEN RAISE EXCEPTION USING ERRCODE = '${CONFLICT_STATE}', MESSAGE = 'gone'; END IF;
+    -- The old record must hold exactly the entries the regenerate loaded: a write to it
+    -- since then (serialized by the row lock just taken) would be deleted with it.
+    IF jsonb_typeof(p_delta->'replacesEntries') = 'array' AND EXISTS (
+        SELECT 1 FROM (SELECT e.pkg, e.name, e.version FROM ${n.entries} e WHERE e.key = v_replaces) AS cur
+          FULL JOIN jsonb_to_recordset(p_delta->'replacesEntries') AS r(pkg text, name text, version integer)
+          ON r.pkg = cur.pkg AND r.name = cur.name
+        WHERE cur.version IS DISTINCT FROM r.version) THEN
+      RAISE EXCEPTION USING ERRCODE = '${CONFLICT_STATE}', MESSAGE = 'version', DETAIL = '[]';
+    END IF;
   END IF;
 
   SELECT * INTO v_row FROM ${n.sessions} s WHERE s.key = p_key FOR UPDATE;

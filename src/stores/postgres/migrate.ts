@@ -5,9 +5,12 @@ import { type PostgresSchemaOptions, resolveNames } from './options.js';
 /**
  * The version of the schema this code creates and reads, kept in the `<table>_meta` table.
  * 2 added `seq` to the sessions table (versions from a per-record commit sequence) and
- * the commit function that assigns them; `migrate` upgrades version-1 schemas in place.
+ * the commit function that assigns them; 3 has the commit function check a regenerate's
+ * `replacesEntries` (no table change). `migrate` upgrades older schemas in place; until it
+ * has run, a version-2 function ignores `replacesEntries`, so a write racing a regenerate
+ * can still be lost: run `migrate` (or `autoMigrate: true`) when upgrading tsession.
  */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /**
  * Creates (or brings up to date) the tables, index and commit function a

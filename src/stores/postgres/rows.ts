@@ -46,6 +46,9 @@ export function encodeDelta(delta: SessionDelta): string {
     writes: [...writes.values()],
     ...(delta.touch && { touch: delta.touch }),
     ...(delta.replaces !== undefined && { replaces: delta.replaces }),
+    ...(delta.replacesEntries && {
+      replacesEntries: delta.replacesEntries.map((e) => ({ pkg: e.pkg, name: e.key, version: e.version })),
+    }),
     ...(delta.limit && { limit: delta.limit }),
   });
 }

@@ -20,6 +20,7 @@ import {
   commitArgs,
   conflictOf,
   RETIRE_LUA,
+  replacedArgs,
   SWEEP_LUA,
 } from './scripts.js';
 
@@ -48,7 +49,10 @@ type Scripted = Record<string, (...args: (string | number)[]) => Promise<unknown
  * deleted in the commit's script. On Cluster the two keys live in different slots, so it
  * takes two steps: the new record is created first, then the old one is deleted if it is
  * still live; if it is not (a concurrent logout), the new record is deleted again and the
- * commit fails with `ConflictError('gone')`. No one else can know the new key before the
+ * commit fails with `ConflictError('gone')`. The check that the old record still holds the
+ * entries the regenerate loaded (`replacesEntries`) runs in that second step too, atomically
+ * with its delete: if a write reached the old record meanwhile, the old record is kept as it
+ * is, the new one is deleted again, and the commit fails with `ConflictError('version')`. No one else can know the new key before the
  * response goes out, so the new record is never seen half-made. If the process dies or
  * Redis fails between the steps, both records exist until the old one is invalidated or
  * expires: data is never lost, but the old id stays valid that long
@@ -109,7 +113,7 @@ export class RedisStore implements SessionStore {
       this.#scripted(COMMIT_COMMAND)(keys.length, ...keys, ...args),
     )) as CommitReply;
     if (reply[0] !== 'ok') throw conflictOf(reply, delta);
-    if (twoStep) await this.#retire(key, delta.replaces as string, now);
+    if (twoStep) await this.#retire(key, delta, now);
     return { evicted: [] };
   }
 
@@ -180,18 +184,23 @@ export class RedisStore implements SessionStore {
     }
   }
 
-  /** Cluster's second step of a regenerate: delete the old record, or undo the new one if the old was gone. */
-  async #retire(key: string, replaced: string, now: number): Promise<void> {
+  /**
+   * Cluster's second step of a regenerate: delete the old record, or undo the new one if
+   * the old was gone (`ConflictError('gone')`) or changed since the regenerate loaded it
+   * (`ConflictError('version')`; the old record then stays as it is).
+   */
+  async #retire(key: string, delta: SessionDelta, now: number): Promise<void> {
+    const replaced = this.#key(delta.replaces as string);
     let retired: unknown;
     try {
-      retired = await this.#call(() => this.#scripted(RETIRE_COMMAND)(this.#key(replaced), now));
+      retired = await this.#call(() => this.#scripted(RETIRE_COMMAND)(replaced, now, ...replacedArgs(delta)));
     } catch (error) {
       await this.destroy(key).catch(() => {});
       throw error;
     }
     if (retired !== 1) {
       await this.destroy(key);
-      throw new ConflictError('gone');
+      throw new ConflictError(retired === 2 ? 'version' : 'gone');
     }
   }
 

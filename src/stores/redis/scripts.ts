@@ -18,18 +18,40 @@ export const COMMIT_COMMAND = 'tsessionCommitV1';
 export const COMMIT_FIXED_ARGS = 8;
 
 /**
+ * Lua: `holds(k, at)` is true when the hash `k` holds exactly the entries listed in ARGV
+ * from `at`: a count ('' = no check: true), then per entry its field and version. Its
+ * entry fields are all but `m` and `s` (see `layout.ts`), so one HLEN counts them.
+ */
+const HOLDS_LUA = `
+local function holds(k, at)
+  if ARGV[at] == '' then return true end
+  local count = tonumber(ARGV[at])
+  local fields = redis.call('HLEN', k) - redis.call('HEXISTS', k, 'm') - redis.call('HEXISTS', k, 's')
+  if fields ~= count then return false end
+  for i = 1, count do
+    local stored = redis.call('HGET', k, ARGV[at + i * 2 - 1])
+    if not stored or string.match(stored, '^(%d+):') ~= ARGV[at + i * 2] then return false end
+  end
+  return true
+end
+`;
+
+/**
  * Applies one delta to `KEYS[1]`; when `KEYS[2]` is given (regenerate on standalone
- * Redis) it must be a live record and is deleted in the same script.
+ * Redis) it must be a live record holding exactly the entries the regenerate loaded
+ * (`replacesEntries`, when given), and is deleted in the same script.
  *
  * ARGV: now, create (1/0), clear (1/0), touch (1/0), touch lastAccess, touch expiresAt
  * ('' = never), TTL in milliseconds ('' = none), number of writes, then per write:
- * field, expected version ('' = blind), op (`w` write, `d` delete), value.
+ * field, expected version ('' = blind), op (`w` write, `d` delete), value; then the
+ * replaced record's expected entries: their number ('' = no check), then per entry its
+ * field and version.
  *
  * Replies `{'ok'}`, `{'exists'}`, `{'gone'}` or `{'version', i1, i2, ...}` (the 1-based
- * indexes of every write whose version check failed). Every check runs before the
- * first write, so a conflict changes nothing.
+ * indexes of every write whose version check failed; none when the replaced record
+ * changed). Every check runs before the first write, so a conflict changes nothing.
  */
-export const COMMIT_LUA = `
+export const COMMIT_LUA = `${HOLDS_LUA}
 local key = KEYS[1]
 local now = tonumber(ARGV[1])
 local function meta(k)
@@ -48,14 +70,14 @@ if ARGV[2] == '1' then
 elseif not live then
   return {'gone'}
 end
+local n = tonumber(ARGV[8])
+local base = ${COMMIT_FIXED_ARGS + 1}
 local old = KEYS[2]
 if old then
   local oc, ol, ox = meta(old)
   if oc == nil or not alive(ox) then return {'gone'} end
+  if not holds(old, base + n * 4) then return {'version'} end
 end
-
-local n = tonumber(ARGV[8])
-local base = ${COMMIT_FIXED_ARGS + 1}
 local conflicts = {'version'}
 for i = 0, n - 1 do
   local field = ARGV[base + i * 4]
@@ -123,15 +145,19 @@ return 1
 `;
 
 /**
- * Deletes `KEYS[1]` and replies 1 when it was a live record at `ARGV[1]` (now), else
- * deletes whatever is there and replies 0. The second step of a regenerate on Cluster.
+ * The second step of a regenerate on Cluster. When `KEYS[1]` is a live record at
+ * `ARGV[1]` (now) but no longer holds exactly the entries the regenerate loaded (ARGV
+ * from 2: their number, '' = no check, then per entry its field and version), it is left
+ * as it is and the reply is 2. Otherwise `KEYS[1]` is deleted, replying 1 when it was a
+ * live record, else 0.
  */
-export const RETIRE_LUA = `
+export const RETIRE_LUA = `${HOLDS_LUA}
 local m = redis.call('HGET', KEYS[1], 'm')
 local x = m and string.match(m, '^1:[^:]*:[^:]*:([^:]*)$')
+local live = x and (x == '' or tonumber(ARGV[1]) <= tonumber(x))
+if live and not holds(KEYS[1], 2) then return 2 end
 redis.call('DEL', KEYS[1])
-if not x then return 0 end
-if x == '' or tonumber(ARGV[1]) <= tonumber(x) then return 1 end
+if live then return 1 end
 return 0
 `;
 
@@ -154,7 +180,15 @@ export function commitArgs(delta: SessionDelta, now: number, graceMs: number): s
     args.push(entryField(w.pkg, w.key), w.expectVersion === undefined ? '' : String(w.expectVersion));
     args.push(w.value === undefined ? 'd' : 'w', w.value ?? '');
   }
+  if (delta.replaces !== undefined) args.push(...replacedArgs(delta));
   return args;
+}
+
+/** The ARGV tail that lists a regenerate's `replacesEntries`: their number ('' = none given), then field and version of each. */
+export function replacedArgs(delta: SessionDelta): string[] {
+  const expected = delta.replacesEntries;
+  if (expected === undefined) return [''];
+  return [String(expected.length), ...expected.flatMap((e) => [entryField(e.pkg, e.key), String(e.version)])];
 }
 
 /** The ConflictError a non-ok reply of the commit script stands for. */

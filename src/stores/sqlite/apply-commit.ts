@@ -1,11 +1,12 @@
 import { ConflictError, SessionLimitError } from '../../errors.js';
-import { entryId } from '../apply-delta.js';
+import { entryId, holdsExactly } from '../apply-delta.js';
 import type { EntryWrite, SessionDelta } from '../types.js';
 import type { SessionRow, Statements } from './schema.js';
 
 /**
  * Applies one delta; runs inside an IMMEDIATE transaction, so a throw rolls all of
- * it back. Order: existence and expiry, the replaced record, every version (all
+ * it back. Order: existence and expiry, the replaced record (live, and holding the
+ * entries the regenerate loaded, `replacesEntries`), every version (all
  * conflicts named at once), the limit, then the writes, which all get the record's
  * `seq + 1` as their version (stored back as `seq`). Returns the evicted keys.
  */
@@ -16,6 +17,10 @@ export function applyCommit(sql: Statements, key: string, delta: SessionDelta, n
   if (delta.replaces !== undefined) {
     const replaced = sql.getSession.get(delta.replaces);
     if (replaced === undefined || !isLive(replaced, now)) throw new ConflictError('gone');
+    // A write to the old record since the regenerate loaded it would be deleted with it.
+    if (delta.replacesEntries && !holdsExactly(sql.entryVersions.all(delta.replaces), delta.replacesEntries)) {
+      throw new ConflictError('version');
+    }
   }
 
   const writes = lastWritePerEntry(delta.writes);

@@ -110,6 +110,10 @@ export function prepareStatements(db: Database.Database, prefix: string) {
         `SELECT version FROM ${t.entries} WHERE key = ? AND pkg = ? AND name = ?`,
       )
       .pluck(),
+    /** A record's entries as (pkg, key, version): what `replacesEntries` is checked against. */
+    entryVersions: db.prepare<[string], { pkg: string; key: string; version: number }>(
+      `SELECT e.pkg, e.name AS key, e.version FROM ${t.entries} e WHERE e.key = ?`,
+    ),
     insertSession: db.prepare<[string, number, number, number | null, number]>(
       `INSERT OR REPLACE INTO ${t.sessions} (key, created_at, last_access, expires_at, seq) VALUES (?, ?, ?, ?, ?)`,
     ),
