@@ -29,8 +29,12 @@ const flag = (name: string, fallback: string) => {
 const sizes = flag('sizes', '100000,1000000').split(',').map(Number);
 const postgresSize = Number(flag('postgres-size', '100000'));
 const NOW = Date.now() / 1000;
-/** 1% of sessions expire this soon, so a sweep "later" finds exactly them. */
-const SOON = 120;
+/**
+ * 1% of sessions expire this long after the run starts, so a sweep "later" (an injected
+ * `now`) finds exactly them, while neither Redis's own TTLs nor the import's expiry check
+ * (both on the real clock) have touched them during a run of a few minutes.
+ */
+const SOON = 3 * 3600;
 
 interface Step {
   step: string;
@@ -60,7 +64,7 @@ async function generate(file: string, count: number): Promise<void> {
   const out = createWriteStream(file);
   const items = JSON.stringify(JSON.stringify(['tea', 'milk', 'bread']));
   for (let i = 0; i < count; i++) {
-    const expiresAt = i % 100 === 0 ? NOW + SOON : NOW + 3600;
+    const expiresAt = i % 100 === 0 ? NOW + SOON : NOW + 86_400;
     const line = `{"v":1,"key":"${keyOf(i)}","createdAt":${NOW},"lastAccess":${NOW},"expiresAt":${expiresAt},"entries":[{"pkg":"demo.visits","key":"count","value":"${i % 50}"},{"pkg":"shop.cart","key":"items","value":${items}}]}\n`;
     if (!out.write(line)) await new Promise<void>((go) => out.once('drain', () => go()));
   }

@@ -151,17 +151,22 @@ export class RedisStore implements SessionStore {
     return removed;
   }
 
-  /** Every live record, SCANned (`COUNT 500`) on every master node and read by pipelined HGETALLs. */
+  /**
+   * Every live record, SCANned (`COUNT 500`) on every master node and read by pipelined
+   * HGETALLs, in memory that does not grow with the store. Like SCAN itself, it may yield
+   * a record twice if Redis resizes its table meanwhile.
+   */
   async *scan(now: number): AsyncIterable<ScannedSession> {
     await this.#call(async () => {});
     const { prefix, timeoutMs } = this.#options;
-    const seen = new Set<string>(); // SCAN may return a key more than once
+    // No set of keys seen: it would grow with the store, and export must stay flat in
+    // memory. SCAN can return a key twice while Redis resizes its table; readers of the
+    // stream (import) skip a session that already exists.
     for (const node of dataNodes(this.client)) {
       for await (const keys of scanKeys(node, matchPattern(prefix), timeoutMs)) {
-        const fresh = keys.filter((k) => !seen.has(k));
-        const hashes = await pipelined<Record<string, string>>(node, fresh, (p, k) => p.hgetall(k), timeoutMs);
-        for (const [i, k] of fresh.entries()) {
-          seen.add(k);
+        const unique = [...new Set(keys)];
+        const hashes = await pipelined<Record<string, string>>(node, unique, (p, k) => p.hgetall(k), timeoutMs);
+        for (const [i, k] of unique.entries()) {
           const record = decodeScanned(prefix, k, hashes[i] ?? {}, now);
           if (record) yield record;
         }
