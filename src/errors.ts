@@ -65,17 +65,25 @@ export class SessionSerializationError extends TypeError {
   }
 }
 
-/** A session's encoded data exceeds the container's `maxSessionBytes`. Nothing is written. */
+/**
+ * A session would pass one of its container's caps: `maxSessionBytes` (thrown at commit,
+ * nothing written), `maxKeysPerPackage` or `maxPackages` (thrown by the `set` that would
+ * pass it). `what` says which.
+ */
 export class SessionTooLargeError extends SessionError {
   readonly size: number;
   readonly limit: number;
+  /** What was counted: `bytes`, `packages`, or `keys in package <id>`. */
+  readonly what: string;
 
-  constructor(size: number, limit: number) {
+  constructor(size: number, limit: number, what = 'bytes') {
+    const option = what === 'bytes' ? 'maxSessionBytes' : what === 'packages' ? 'maxPackages' : 'maxKeysPerPackage';
     super(
       'TSESSION_TOO_LARGE',
       500,
-      `session data is ${size} bytes, over the container's limit of ${limit} bytes; store less in the session or raise maxSessionBytes`,
+      `the session would hold ${size} ${what}, over the container's limit of ${limit}; store less in the session or raise ${option}`,
     );
+    this.what = what;
     this.size = size;
     this.limit = limit;
   }

@@ -18,6 +18,10 @@ export interface SessionDataContainerOptions {
   limit?: SessionLimit;
   /** The most bytes of encoded keys and values one session may hold here. @default 1_048_576 */
   maxSessionBytes?: number;
+  /** The most packages one session may hold data in here. @default 100 */
+  maxPackages?: number;
+  /** The most keys one package of one session may hold. @default 1000 */
+  maxKeysPerPackage?: number;
   /** How values are encoded. @default jsonCodec */
   codec?: SessionCodec;
   /** Called after a session's first commit creates it here. */
@@ -57,6 +61,8 @@ export class SessionDataContainer {
   readonly timeout: number;
   readonly resolution: number;
   readonly maxSessionBytes: number;
+  readonly maxPackages: number;
+  readonly maxKeysPerPackage: number;
   readonly codec: SessionCodec;
   readonly clock: Clock;
   readonly #limit: SessionLimit | undefined;
@@ -73,6 +79,8 @@ export class SessionDataContainer {
     this.timeout = timeout;
     this.resolution = resolution;
     this.maxSessionBytes = maxSessionBytes;
+    this.maxPackages = options.maxPackages ?? 100;
+    this.maxKeysPerPackage = options.maxKeysPerPackage ?? 1000;
     this.codec = options.codec ?? jsonCodec;
     this.clock = options.clock ?? systemClock;
     this.#limit = limit;
@@ -192,6 +200,10 @@ function checkOptions(
   if (!(timeout >= 0 && Number.isFinite(timeout))) fail('`timeout` must be a number of seconds ≥ 0 (0 = never expire)');
   if (!(resolution >= 0 && Number.isFinite(resolution))) fail('`resolution` must be a number of seconds ≥ 0');
   if (!(maxSessionBytes > 0)) fail('`maxSessionBytes` must be > 0');
+  for (const cap of ['maxPackages', 'maxKeysPerPackage'] as const) {
+    const value = options[cap];
+    if (value !== undefined && !(Number.isInteger(value) && value > 0)) fail(`\`${cap}\` must be a positive integer`);
+  }
   const interval = options.sweepIntervalSeconds ?? 0;
   if (!(interval >= 0 && Number.isFinite(interval)))
     fail('`sweepIntervalSeconds` must be a number of seconds ≥ 0 (0 = off)');

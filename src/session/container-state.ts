@@ -1,7 +1,7 @@
 import type { SessionDataContainer } from '../container/container.js';
-import { SessionStateError } from '../errors.js';
+import { SessionStateError, SessionTooLargeError } from '../errors.js';
 import type { EntryWrite, ReplacedEntry, SessionDelta, StoredSession } from '../stores/types.js';
-import { PackageData } from './package-data.js';
+import { PackageData, type PackageGuard } from './package-data.js';
 
 /** The reserved package that holds tsession's own per-session data, such as the client binding. */
 export const INTERNAL_PACKAGE = 'tsession:internal';
@@ -34,6 +34,10 @@ export class ContainerState {
   #detached = false;
   readonly #packages = new Map<string, PackageData<object>>();
   readonly #assertWritable: () => void;
+  readonly #guard: PackageGuard = {
+    assertWritable: () => this.#assertWritable(),
+    beforeNewKey: (pkg, size) => this.#checkNewKey(pkg, size),
+  };
   /** The encoded fingerprint this request's client has, when sessions are bound to one. */
   readonly #binding: string | undefined;
 
@@ -82,10 +86,31 @@ export class ContainerState {
     let data = this.#packages.get(pkg);
     if (!data) {
       const entries = this.#cleared ? [] : (this.#record?.entries.filter((e) => e.pkg === pkg) ?? []);
-      data = new PackageData(pkg, entries, this.container.codec, this.#assertWritable);
+      data = new PackageData(pkg, entries, this.container.codec, this.#guard);
       this.#packages.set(pkg, data);
     }
     return data as unknown as PackageData<T>;
+  }
+
+  /** Refuses a new key past the container's caps on keys per package and packages per session. */
+  #checkNewKey(pkg: string, size: number): void {
+    const { maxKeysPerPackage, maxPackages } = this.container;
+    if (size >= maxKeysPerPackage)
+      throw new SessionTooLargeError(size + 1, maxKeysPerPackage, `keys in package ${pkg}`);
+    if (size === 0) {
+      const held = this.#heldPackages();
+      if (!held.has(pkg) && held.size >= maxPackages)
+        throw new SessionTooLargeError(held.size + 1, maxPackages, 'packages');
+    }
+  }
+
+  /** The packages that hold data now: stored ones not yet opened, and opened ones not empty. */
+  #heldPackages(): Set<string> {
+    const held = new Set<string>();
+    if (!this.#cleared) for (const e of this.#record?.entries ?? []) if (!this.#packages.has(e.pkg)) held.add(e.pkg);
+    for (const [pkg, data] of this.#packages) if (data.size > 0) held.add(pkg);
+    held.delete(INTERNAL_PACKAGE);
+    return held;
   }
 
   /** True when the loaded record holds entries of `pkg`, or it was made in this request. */

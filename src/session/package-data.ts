@@ -8,6 +8,14 @@ interface Original {
   decoded?: unknown;
 }
 
+/** What a package's data asks of the session that holds it before it changes. */
+export interface PackageGuard {
+  /** Throws when the session may no longer change (committed, invalidated). */
+  assertWritable(): void;
+  /** Throws when adding a key to a package holding `size` keys would pass a limit. */
+  beforeNewKey(pkg: string, size: number): void;
+}
+
 /** The changes a package's data holds at commit time. */
 export interface PackageChanges {
   readonly writes: EntryWrite[];
@@ -34,13 +42,13 @@ export class PackageData<T extends object = Record<string, unknown>>
   /** Keys whose stored value this request depended on: their versions are checked at commit. */
   readonly #read = new Set<string>();
   readonly #codec: SessionCodec;
-  readonly #assertWritable: () => void;
+  readonly #guard: PackageGuard;
 
   /** @internal Made by `Session`; apps get instances from `session.get()`. */
-  constructor(pkg: string, entries: readonly StoredEntry[], codec: SessionCodec, assertWritable: () => void) {
+  constructor(pkg: string, entries: readonly StoredEntry[], codec: SessionCodec, guard: PackageGuard) {
     this.pkg = pkg;
     this.#codec = codec;
-    this.#assertWritable = assertWritable;
+    this.#guard = guard;
     for (const entry of entries) {
       this.#originals.set(entry.key, { encoded: entry.value, version: entry.version });
       this.#values.set(entry.key, NOT_DECODED);
@@ -57,8 +65,9 @@ export class PackageData<T extends object = Record<string, unknown>>
 
   /** Stores `value` under `key`. */
   set<K extends keyof T & string>(key: K, value: T[K]): this {
-    this.#assertWritable();
+    this.#guard.assertWritable();
     checkKey(key);
+    if (!this.#values.has(key)) this.#guard.beforeNewKey(this.pkg, this.#values.size);
     this.#values.set(key, value);
     this.#exposed.add(key);
     return this;
@@ -72,14 +81,14 @@ export class PackageData<T extends object = Record<string, unknown>>
 
   /** Removes `key`; false when it was not there. */
   delete(key: keyof T & string): boolean {
-    this.#assertWritable();
+    this.#guard.assertWritable();
     this.#exposed.add(key);
     return this.#values.delete(key);
   }
 
   /** Removes every key of this package. */
   clear(): void {
-    this.#assertWritable();
+    this.#guard.assertWritable();
     for (const key of this.#values.keys()) this.#exposed.add(key);
     this.#values.clear();
   }

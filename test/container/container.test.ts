@@ -6,9 +6,10 @@ import {
   type SessionEndReason,
   SessionLimitError,
   SessionManager,
+  SessionTooLargeError,
 } from '../../src/index.js';
 import { MemoryStore } from '../../src/stores/memory/index.js';
-import { browser, countCalls, keyOf, manualClock, memoryManager, request } from '../helpers.js';
+import { browser, cookieFrom, countCalls, keyOf, manualClock, memoryManager, request } from '../helpers.js';
 
 const newStore = () => new MemoryStore({ sweepIntervalSeconds: 0 });
 
@@ -283,5 +284,26 @@ describe('SPEC 22-30: containers, timeout and resolution', () => {
     const record = await store.load(key, 1_060);
     expect(record?.lastAccess).toBe(1_060);
     expect(record?.expiresAt).toBe(1_060 + 3_600 + 10);
+  });
+});
+
+describe('caps on packages and keys per session', () => {
+  it('refuses a new key past maxKeysPerPackage and a new package past maxPackages, at the set that would pass them', async () => {
+    const { manager } = memoryManager({ container: { maxKeysPerPackage: 2, maxPackages: 2 } });
+    const session = manager.open(request());
+    const a = await session.get('caps.a');
+    a.set('k1', 1).set('k2', 2);
+    a.set('k1', 3); // replacing a key adds none
+    expect(() => a.set('k3', 3)).toThrow(SessionTooLargeError);
+    expect(() => a.set('k3', 3)).toThrow(/maxKeysPerPackage/);
+    (await session.get('caps.b')).set('k', 1);
+    const c = await session.get('caps.c');
+    expect(() => c.set('k', 1)).toThrow(/2 packages.*maxPackages|maxPackages/);
+    await session.commit();
+    expect(cookieFrom(session.responseHeaders)).toBeDefined();
+  });
+
+  it('refuses caps that are not positive integers', () => {
+    expect(() => memoryManager({ container: { maxPackages: 0 } })).toThrow(/maxPackages/);
   });
 });
