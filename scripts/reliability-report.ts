@@ -128,27 +128,21 @@ function report(files: Map<string, RecordedFile>, exitCode: number | undefined):
 
 const FINDINGS = `## Findings
 
-Bugs the suite found in \`src/\`, each pinned by an \`it.fails\` test that turns red once fixed:
+Bugs the suite found in \`src/\`, each fixed and now pinned by a passing test:
 
-1. **Regenerate drops concurrent writes** (\`src/session/container-state.ts\` \`planMove\`, and every store's
-   \`replaces\` handling). \`regenerate()\` moves the snapshot its request loaded; the store only checks that the
-   old record is still live, not that it is unchanged, so a write acknowledged between the regenerate's load and
-   its commit is deleted with the old record. Repro: \`test/reliability/torture.test.ts\` ("regenerate racing an
-   acknowledged write"); the torture counts the losses per store (Redis and PostgreSQL lose a few dozen per run
-   of 2,000 requests; the in-process stores rarely interleave there). Fix: carry the moved entries' versions (or
-   the record's commit sequence) and conflict with \`ConflictError('version')\` when the old record changed.
-2. **Deep nesting overflows the codec's stack** (\`src/codec/codec.ts\`: \`toJson\` → \`objectToJson\` →
-   \`encodeObject\` → \`encodePlainObject\` recursion, and \`fromJson\` on the way back). Values nested deeper than
-   about 1,500–4,000 levels (it depends on how warm the JIT is and on the caller's stack) are refused with a plain
-   \`RangeError: Maximum call stack size exceeded\` instead of a \`SessionSerializationError\`: the process survives
-   and nothing is written, but adapters answer an untyped 500. Encoding also copies the path at every level, so
-   its cost grows with the square of the depth. Repro: \`test/reliability/fuzz-values.test.ts\` ("10,000 levels").
+1. **Regenerate dropped concurrent writes.** \`regenerate()\` moved the snapshot its request loaded, and the
+   stores only checked that the old record was still live, so a write acknowledged between the regenerate's
+   load and its commit was deleted with the old record (Redis and PostgreSQL lost a few dozen per torture run).
+   Fixed: the delta carries the moved entries and versions (\`replacesEntries\`), and every store refuses a
+   changed old record with \`ConflictError('version')\`, writing nothing. Test: \`test/reliability/torture.test.ts\`
+   ("regenerate racing an acknowledged write") and the contract's regenerate cases.
+2. **Deep nesting overflowed the codec's stack.** Values nested past about 1,500 levels were refused with a plain
+   \`RangeError\` instead of a typed error. Fixed: the codec refuses values deeper than \`MAX_DEPTH\` (512) with a
+   \`SessionSerializationError\` and bounds decoding depth. Test: \`test/reliability/fuzz-values.test.ts\`.
+3. **Imports could store values that never decode.** Fixed: \`importSessions\` decodes every entry's value with the
+   target codec and reports a line whose value does not decode.
 
-Observations (not failures): sparse arrays come back with \`null\` in their holes, as in JSON; \`importSessions\`
-checks a line's shape but not that each entry's \`value\` decodes, so an import file can store a value that makes
-every later \`get\` of that key throw (a \`SyntaxError\` for invalid JSON, a \`RangeError\` for JSON nested deeper
-than \`fromJson\` can recurse).
-`;
+Observation (not a failure): sparse arrays come back with \`null\` in their holes, as in JSON.`;
 
 const noRun = process.argv.includes('--no-run');
 const exitCode = noRun ? undefined : runTests();
