@@ -3,33 +3,19 @@
  * (PORT, default 3000; SESSION_SECRET, at least 32 characters, else a random one per run).
  * Sessions live in memory; see the Fastify example for SQLite.
  */
-import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
-import { CookieClientIdManager, SessionDataContainer, SessionManager, type SessionStore } from 'tsession';
 import { MemoryStore } from 'tsession/memory';
+import { exampleManager, portOf, type StartOptions } from '../shared/manager.js';
 import { createApp } from './app.js';
 
-/** Options of {@link start}. */
-export interface StartOptions {
-  /** 0 picks a free port. @default $PORT, else 3000 */
-  port?: number;
-  /** Signs the cookies. @default $SESSION_SECRET, else random (sessions end with the process anyway) */
-  secret?: string;
-  /** Where sessions live. @default a new MemoryStore (`tsession/sqlite`'s SqliteStore keeps them across restarts) */
-  store?: SessionStore;
-}
+export type { StartOptions } from '../shared/manager.js';
 
 /** Starts the example; `close()` stops the server and the store. */
 export async function start(options: StartOptions = {}): Promise<{ url: string; close(): Promise<void> }> {
-  const manager = new SessionManager({
-    clientIds: new CookieClientIdManager({
-      secret: options.secret ?? process.env.SESSION_SECRET ?? randomBytes(32).toString('base64url'),
-    }),
-    container: new SessionDataContainer({ store: options.store ?? new MemoryStore(), timeout: 3600 }),
-  });
-  const server = createApp(manager).listen(options.port ?? Number(process.env.PORT ?? 3000));
+  const manager = exampleManager(options, () => new MemoryStore());
+  const server = createApp(manager).listen(portOf(options));
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
   return {

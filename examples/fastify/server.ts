@@ -4,37 +4,22 @@
  * ./data/fastify-example.db). Sessions live in SQLite, so they survive a restart when
  * the secret stays the same.
  */
-import { randomBytes } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
-import { CookieClientIdManager, SessionDataContainer, SessionManager, type SessionStore } from 'tsession';
 import { SqliteStore } from 'tsession/sqlite';
+import { exampleManager, portOf, type StartOptions } from '../shared/manager.js';
 import { createApp } from './app.js';
 
-/** Options of {@link start}. */
-export interface StartOptions {
-  /** 0 picks a free port. @default $PORT, else 3000 */
-  port?: number;
-  /** Signs the cookies. @default $SESSION_SECRET, else random (cookies then die with the process) */
-  secret?: string;
-  /** Where sessions live. @default a SqliteStore at $SESSION_DB, else ./data/fastify-example.db */
-  store?: SessionStore;
-}
+export type { StartOptions } from '../shared/manager.js';
 
 /** Starts the example; `close()` stops the server and the store. */
 export async function start(options: StartOptions = {}): Promise<{ url: string; close(): Promise<void> }> {
-  const manager = new SessionManager({
-    clientIds: new CookieClientIdManager({
-      secret: options.secret ?? process.env.SESSION_SECRET ?? randomBytes(32).toString('base64url'),
-    }),
-    container: new SessionDataContainer({
-      store: options.store ?? new SqliteStore({ path: process.env.SESSION_DB ?? 'data/fastify-example.db' }),
-      timeout: 24 * 3600,
-      sweepIntervalSeconds: 600,
-    }),
-  });
+  const manager = exampleManager(
+    options,
+    () => new SqliteStore({ path: process.env.SESSION_DB ?? 'data/fastify-example.db' }),
+  );
   const app = await createApp(manager);
   app.addHook('onClose', () => manager.close());
-  const url = await app.listen({ port: options.port ?? Number(process.env.PORT ?? 3000) });
+  const url = await app.listen({ port: portOf(options) });
   return { url, close: () => app.close() };
 }
 

@@ -4,40 +4,25 @@
  * ./data/hono-example.db; TRUST_PROXY=1 behind a proxy you trust). Sessions live in
  * SQLite, so they survive a restart when the secret stays the same.
  */
-import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { serve } from '@hono/node-server';
-import { CookieClientIdManager, SessionDataContainer, SessionManager, type SessionStore } from 'tsession';
 import { SqliteStore } from 'tsession/sqlite';
+import { exampleManager, portOf, type StartOptions } from '../shared/manager.js';
 import { createApp } from './app.js';
 
-/** Options of {@link start}. */
-export interface StartOptions {
-  /** 0 picks a free port. @default $PORT, else 3000 */
-  port?: number;
-  /** Signs the cookies. @default $SESSION_SECRET, else random (cookies then die with the process) */
-  secret?: string;
-  /** Where sessions live. @default a SqliteStore at $SESSION_DB, else ./data/hono-example.db */
-  store?: SessionStore;
-}
+export type { StartOptions } from '../shared/manager.js';
 
 /** Starts the example; `close()` stops the server and the store. */
 export async function start(options: StartOptions = {}): Promise<{ url: string; close(): Promise<void> }> {
-  const manager = new SessionManager({
-    clientIds: new CookieClientIdManager({
-      secret: options.secret ?? process.env.SESSION_SECRET ?? randomBytes(32).toString('base64url'),
-    }),
-    container: new SessionDataContainer({
-      store: options.store ?? new SqliteStore({ path: process.env.SESSION_DB ?? 'data/hono-example.db' }),
-      timeout: 24 * 3600,
-      sweepIntervalSeconds: 600,
-    }),
-  });
+  const manager = exampleManager(
+    options,
+    () => new SqliteStore({ path: process.env.SESSION_DB ?? 'data/hono-example.db' }),
+  );
   const app = createApp(manager, { trustProxy: process.env.TRUST_PROXY === '1' });
   let server: ReturnType<typeof serve> | undefined;
   const { port } = await new Promise<AddressInfo>((listening) => {
-    server = serve({ fetch: app.fetch, port: options.port ?? Number(process.env.PORT ?? 3000) }, listening);
+    server = serve({ fetch: app.fetch, port: portOf(options) }, listening);
   });
   return {
     url: `http://localhost:${port}`,
