@@ -171,6 +171,20 @@ export function faultClient(baseUrl: string) {
 
 export type FaultClient = ReturnType<typeof faultClient>;
 
+/** `clients` clients with acknowledged increments each (client i counts to i + 1), made before a fault. */
+export async function committedClients(app: FaultApp, clients: number): Promise<FaultClient[]> {
+  const all = Array.from({ length: clients }, () => faultClient(app.url));
+  await Promise.all(
+    all.map(async (client, i) => {
+      for (let k = 0; k <= i; k++) {
+        const { status } = await client.inc();
+        if (status !== 200) throw new Error(`setup increment failed (${status}): ${app.lastUnavailable}`);
+      }
+    }),
+  );
+  return all;
+}
+
 /** Runs `task` for each item with at most `limit` running at once; resolves the results in order. */
 export async function pool<T, R>(items: readonly T[], limit: number, task: (item: T) => Promise<R>): Promise<R[]> {
   const results: R[] = new Array(items.length);

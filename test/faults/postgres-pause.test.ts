@@ -11,7 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresStore } from '../../src/stores/postgres/index.js';
 import { recordRow } from '../reliability/record.js';
 import { POSTGRES_URL, serviceAvailable, uniquePrefix } from '../support/services.js';
-import { type FaultApp, type FaultClient, faultClient, heapAfterGc, pool, startFaultApp, until } from './app.js';
+import { committedClients, type FaultApp, type FaultClient, heapAfterGc, pool, startFaultApp, until } from './app.js';
 import { startTcpRelay, type TcpRelay } from './tcp-relay.js';
 
 const available = await serviceAvailable('postgres');
@@ -73,22 +73,9 @@ describe.skipIf(!available)('PostgresStore faults through node:http (TCP relay t
     expect(app.unexpected).toEqual([]);
   });
 
-  const committedClients = async (clients: number): Promise<FaultClient[]> => {
-    const all = Array.from({ length: clients }, () => faultClient(app.url));
-    await Promise.all(
-      all.map(async (client, i) => {
-        for (let k = 0; k <= i; k++) {
-          const { status } = await client.inc();
-          expect(status, `setup increment failed: ${app.lastUnavailable}`).toBe(200);
-        }
-      }),
-    );
-    return all;
-  };
-
   it('answers 503 within the bound while the server is frozen, recovers when it thaws, and keeps every committed session', async () => {
     await open('frozen');
-    const clients = await committedClients(10);
+    const clients = await committedClients(app, 10);
     const [held, ...others] = clients as [FaultClient, ...FaultClient[]];
     const gate = app.gate();
     const inFlight = held.inc('?gate=1');
@@ -141,7 +128,7 @@ describe.skipIf(!available)('PostgresStore faults through node:http (TCP relay t
 
   it('loses no acknowledged increment when every connection is cut under load and restored', async () => {
     await open('cut');
-    const clients = await committedClients(6);
+    const clients = await committedClients(app, 6);
     let running = true;
     const answers: { status: number; ms: number; at: number }[] = [];
     const load = Promise.all(

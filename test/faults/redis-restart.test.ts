@@ -11,7 +11,7 @@ import { RedisStore } from '../../src/stores/redis/index.js';
 import { recordRow } from '../reliability/record.js';
 import { type DedicatedRedis, redisBinaryAvailable, startDedicatedRedis } from '../support/redis-server.js';
 import { uniquePrefix } from '../support/services.js';
-import { type FaultApp, type FaultClient, faultClient, heapAfterGc, pool, startFaultApp, until } from './app.js';
+import { committedClients, type FaultApp, type FaultClient, heapAfterGc, pool, startFaultApp, until } from './app.js';
 
 const available = await redisBinaryAvailable();
 const TIMEOUT_SECONDS = 1;
@@ -56,20 +56,6 @@ describe.skipIf(!available)('RedisStore faults through node:http (dedicated redi
     expect(app.unexpected).toEqual([]);
   });
 
-  /** Clients with `count` acknowledged increments each (client i counts to i + 1). */
-  const committedClients = async (clients: number): Promise<FaultClient[]> => {
-    const all = Array.from({ length: clients }, () => faultClient(app.url));
-    await Promise.all(
-      all.map(async (client, i) => {
-        for (let k = 0; k <= i; k++) {
-          const { status } = await client.inc();
-          expect(status, `setup increment failed: ${app.lastUnavailable}`).toBe(200);
-        }
-      }),
-    );
-    return all;
-  };
-
   /** Every client reads back exactly what it was acknowledged (and nothing applied behind its back). */
   const expectIntact = async (clients: readonly FaultClient[]) => {
     for (const client of clients) {
@@ -81,7 +67,7 @@ describe.skipIf(!available)('RedisStore faults through node:http (dedicated redi
 
   it('answers 503 within the bound while Redis is stopped, recovers by itself, and keeps every committed session', async () => {
     await open();
-    const clients = await committedClients(20);
+    const clients = await committedClients(app, 20);
 
     await redis.stop(); // SIGTERM: a clean shutdown
     const outage = await Promise.all(clients.flatMap((c) => [c.inc(), c.read()]).concat(clients.map((c) => c.inc())));
@@ -113,7 +99,7 @@ describe.skipIf(!available)('RedisStore faults through node:http (dedicated redi
     ['killed (SIGKILL)', 'kill'],
   ] as const)('loses no acknowledged increment while Redis is %s and restarted under load', async (label, how) => {
     await open();
-    const clients = await committedClients(6);
+    const clients = await committedClients(app, 6);
     let running = true;
     const answers: { status: number; ms: number; at: number }[] = [];
     const load = Promise.all(
@@ -173,7 +159,7 @@ describe.skipIf(!available)('RedisStore faults through node:http (dedicated redi
 
   it('answers 503 within the bound while Redis is paused (SIGSTOP), and recovers after SIGCONT', async () => {
     await open();
-    const clients = await committedClients(10);
+    const clients = await committedClients(app, 10);
     const [held, ...others] = clients as [FaultClient, ...FaultClient[]];
     // One request has read its counter when Redis freezes; its commit is sent to the frozen server.
     const gate = app.gate();
@@ -226,7 +212,7 @@ describe.skipIf(!available)('RedisStore faults through node:http (dedicated redi
 
   it('does not grow memory without bound while Redis is down: 2,000 failed requests', async () => {
     await open();
-    const clients = await committedClients(20);
+    const clients = await committedClients(app, 20);
     await redis.stop();
     const before = await heapAfterGc();
     const answers = await pool(
