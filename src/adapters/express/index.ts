@@ -7,7 +7,8 @@ import type { Session as TSession } from '../../session/session.js';
 import { withCookiePath } from '../shared/cookie-path.js';
 import { holdResponse } from '../shared/hold-response.js';
 import { NodeSessionRequest } from '../shared/node-request.js';
-import { type ExpressSessionState, restore, STATE, snapshot, stateOf } from './state.js';
+import { restoreResponse, snapshotResponse } from '../shared/node-response.js';
+import { type ExpressSessionState, states } from './state.js';
 
 export { type RetryOptions, retryOnConflict } from './retry.js';
 
@@ -67,7 +68,7 @@ export interface ExpressSessionOptions {
 export function sessions(manager: SessionManager, options: ExpressSessionOptions = {}): RequestHandler {
   const pathFromMount = options.pathFromMount ?? false;
   return function tsessionMiddleware(req: Request, res: Response, next: NextFunction): void {
-    if (stateOf(req)) {
+    if (states.get(req)) {
       next();
       return;
     }
@@ -78,14 +79,14 @@ export function sessions(manager: SessionManager, options: ExpressSessionOptions
       manager,
       request,
       session,
-      snapshot: snapshot(res),
+      snapshot: snapshotResponse(res),
       held: holdResponse(
         res,
         (status) => settle(state, status, mountPath),
         (error) => failed(state, res, next, error),
       ),
     };
-    (req as Request & { [STATE]: ExpressSessionState })[STATE] = state;
+    states.set(req, state);
     req.tsession = session;
     next();
   };
@@ -105,7 +106,7 @@ function settle(state: ExpressSessionState, status: number, mountPath: string) {
 /** A failed commit: retry the route if it opted in, else hand the error to Express with the response reset. */
 function failed(state: ExpressSessionState, res: ServerResponse, next: NextFunction, error: unknown): void {
   if (isConflict(error) && state.retry?.()) return;
-  if (!res.headersSent) restore(res, state.snapshot);
+  if (!res.headersSent) restoreResponse(res, state.snapshot);
   next(error);
 }
 

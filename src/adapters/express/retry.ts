@@ -1,12 +1,10 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { SessionConfigError } from '../../errors.js';
-import { reopen, restore, snapshot, stateOf } from './state.js';
+import { restoreResponse, snapshotResponse } from '../shared/node-response.js';
+import { type RetryOptions, retryAttempts } from '../shared/retry.js';
+import { reopen, states } from './state.js';
 
-/** Options of {@link retryOnConflict}. */
-export interface RetryOptions {
-  /** Runs of the handler in all, the first included. @default 3 */
-  attempts?: number;
-}
+export type { RetryOptions } from '../shared/retry.js';
 
 /**
  * Lets a route be run again when its commit loses a race (`ConflictError`), as Zope's
@@ -31,19 +29,16 @@ export interface RetryOptions {
  * ```
  */
 export function retryOnConflict(handler: RequestHandler, options: RetryOptions = {}): RequestHandler {
-  const attempts = options.attempts ?? 3;
-  if (!(Number.isInteger(attempts) && attempts >= 1)) {
-    throw new SessionConfigError('retryOnConflict: `attempts` must be an integer ≥ 1 (the first run included)');
-  }
+  const attempts = retryAttempts(options);
   return function retryingHandler(req: Request, res: Response, next: NextFunction): void {
-    const state = stateOf(req);
+    const state = states.get(req);
     if (!state) {
       next(
         new SessionConfigError("retryOnConflict: mount tsession's `sessions(manager)` middleware before this route"),
       );
       return;
     }
-    const before = snapshot(res);
+    const before = snapshotResponse(res);
     let left = attempts - 1;
     const run = (): void => {
       const session = state.session;
@@ -61,7 +56,7 @@ export function retryOnConflict(handler: RequestHandler, options: RetryOptions =
     state.retry = () => {
       if (left <= 0 || !state.held.restart()) return false;
       left--;
-      restore(res, before);
+      restoreResponse(res, before);
       reopen(state, req);
       run();
       return true;

@@ -1,16 +1,12 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { SessionRequest } from '../../client-id/types.js';
 import type { SessionManager } from '../../session/manager.js';
 import type { Session } from '../../session/session.js';
 import type { HeldResponse } from '../shared/hold-response.js';
+import type { ResponseSnapshot } from '../shared/node-response.js';
+import { RequestState } from '../shared/request-state.js';
 
-/** The response's status and headers before a handler ran, to restore for a retry or an error answer. */
-export interface ResponseSnapshot {
-  readonly status: number;
-  readonly headers: ReturnType<ServerResponse['getHeaders']>;
-}
-
-/** What `sessions()` keeps per request, under a symbol so it never meets user data. */
+/** What `sessions()` keeps per request */
 export interface ExpressSessionState {
   readonly manager: SessionManager;
   readonly request: SessionRequest;
@@ -21,25 +17,8 @@ export interface ExpressSessionState {
   retry?: () => boolean;
 }
 
-export const STATE = Symbol('tsession.express');
-
-/** The state `sessions()` left on the request, if it ran. */
-export function stateOf(req: IncomingMessage): ExpressSessionState | undefined {
-  return (req as IncomingMessage & { [STATE]?: ExpressSessionState })[STATE];
-}
-
-export function snapshot(res: ServerResponse): ResponseSnapshot {
-  return { status: res.statusCode, headers: res.getHeaders() };
-}
-
-/** Puts back the status and headers of a snapshot, dropping whatever the handler set since. */
-export function restore(res: ServerResponse, snap: ResponseSnapshot): void {
-  for (const name of res.getHeaderNames()) res.removeHeader(name);
-  for (const [name, value] of Object.entries(snap.headers)) {
-    if (value !== undefined) res.setHeader(name, value);
-  }
-  res.statusCode = snap.status;
-}
+/** Per-request state. */
+export const states = new RequestState<IncomingMessage, ExpressSessionState>('tsession.express');
 
 /** Opens a fresh session for the same request, as a conflict retry needs. */
 export function reopen(state: ExpressSessionState, req: IncomingMessage): Session {

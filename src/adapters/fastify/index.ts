@@ -3,7 +3,7 @@ import { SessionConfigError } from '../../errors.js';
 import type { SessionManager } from '../../session/manager.js';
 import type { Session as TSession } from '../../session/session.js';
 import { withCookiePath } from '../shared/cookie-path.js';
-import { fastifySessionRequest, setState } from './state.js';
+import { fastifySessionRequest, states } from './state.js';
 
 export { type RetryOptions, retryOnConflict } from './retry.js';
 
@@ -67,7 +67,7 @@ export const sessions: FastifyPluginCallback<FastifySessionOptions> = function t
 
   fastify.addHook('onRequest', function openSession(request, _reply, next) {
     const sessionRequest = fastifySessionRequest(request);
-    setState(request, { manager, request: sessionRequest });
+    states.set(request, { manager, request: sessionRequest });
     request.tsession = manager.open(sessionRequest);
     next();
   });

@@ -1,12 +1,9 @@
 import type { FastifyReply, FastifyRequest, RouteHandlerMethod } from 'fastify';
-import { ConflictError, SessionConfigError } from '../../errors.js';
-import { reopen, stateOf } from './state.js';
+import { SessionConfigError } from '../../errors.js';
+import { committedOrRetry, type RetryOptions, retryAttempts } from '../shared/retry.js';
+import { reopen, states } from './state.js';
 
-/** Options of {@link retryOnConflict}. */
-export interface RetryOptions {
-  /** Runs of the handler in all, the first included. @default 3 */
-  attempts?: number;
-}
+export type { RetryOptions } from '../shared/retry.js';
 
 /**
  * Lets a route be run again when its commit loses a race (`ConflictError`), as Zope's
@@ -28,12 +25,9 @@ export interface RetryOptions {
  * ```
  */
 export function retryOnConflict(handler: RouteHandlerMethod, options: RetryOptions = {}): RouteHandlerMethod {
-  const attempts = options.attempts ?? 3;
-  if (!(Number.isInteger(attempts) && attempts >= 1)) {
-    throw new SessionConfigError('retryOnConflict: `attempts` must be an integer ≥ 1 (the first run included)');
-  }
+  const attempts = retryAttempts(options);
   return async function retryingHandler(this: unknown, request: FastifyRequest, reply: FastifyReply) {
-    const state = stateOf(request);
+    const state = states.get(request);
     if (!state) throw new SessionConfigError("retryOnConflict: register tsession's `sessions` plugin first");
     const status = reply.statusCode;
     const headers = reply.getHeaders();
@@ -43,14 +37,7 @@ export function retryOnConflict(handler: RouteHandlerMethod, options: RetryOptio
         request,
         reply,
       );
-      const session = request.tsession;
-      if (reply.sent || !session.isOpen) return result;
-      try {
-        await session.commit();
-        return result;
-      } catch (error) {
-        if (!(error instanceof ConflictError) || attempt >= attempts) throw error;
-      }
+      if (reply.sent || (await committedOrRetry(request.tsession, attempt, attempts))) return result;
       for (const name of Object.keys(reply.getHeaders())) reply.removeHeader(name);
       reply.headers(headers);
       reply.code(status);

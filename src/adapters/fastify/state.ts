@@ -3,24 +3,16 @@ import type { SessionRequest } from '../../client-id/types.js';
 import type { SessionManager } from '../../session/manager.js';
 import type { Session as TSession } from '../../session/session.js';
 import { NodeSessionRequest } from '../shared/node-request.js';
+import { RequestState } from '../shared/request-state.js';
 
-/** What the plugin keeps per request, under a symbol so it never meets user data. */
+/** What the plugin keeps per request */
 export interface FastifySessionState {
   readonly manager: SessionManager;
   readonly request: SessionRequest;
 }
 
-export const STATE = Symbol('tsession.fastify');
-
-type WithState = FastifyRequest & { [STATE]?: FastifySessionState };
-
-export function stateOf(request: FastifyRequest): FastifySessionState | undefined {
-  return (request as WithState)[STATE];
-}
-
-export function setState(request: FastifyRequest, state: FastifySessionState): void {
-  (request as WithState)[STATE] = state;
-}
+/** Per-request state. */
+export const states = new RequestState<FastifyRequest, FastifySessionState>('tsession.fastify');
 
 /** Opens a fresh session for the same request, as a conflict retry needs. */
 export function reopen(request: FastifyRequest, state: FastifySessionState): TSession {

@@ -1,12 +1,9 @@
 import type { Context, Handler } from 'hono';
-import { ConflictError, SessionConfigError } from '../../errors.js';
+import { SessionConfigError } from '../../errors.js';
+import { committedOrRetry, type RetryOptions, retryAttempts } from '../shared/retry.js';
 import { states } from './state.js';
 
-/** Options of {@link retryOnConflict}. */
-export interface RetryOptions {
-  /** Runs of the handler in all, the first included. @default 3 */
-  attempts?: number;
-}
+export type { RetryOptions } from '../shared/retry.js';
 
 /**
  * Lets a handler be run again when its commit loses a race (`ConflictError`), as Zope's
@@ -26,23 +23,14 @@ export interface RetryOptions {
  * ```
  */
 export function retryOnConflict<H extends Handler>(handler: H, options: RetryOptions = {}): H {
-  const attempts = options.attempts ?? 3;
-  if (!(Number.isInteger(attempts) && attempts >= 1)) {
-    throw new SessionConfigError('retryOnConflict: `attempts` must be an integer ≥ 1 (the first run included)');
-  }
+  const attempts = retryAttempts(options);
   const retrying = async function retryingHandler(c: Context, next: () => Promise<void>) {
     const state = states.get(c);
     if (!state) throw new SessionConfigError("retryOnConflict: use tsession's `sessions(manager)` middleware first");
     for (let attempt = 1; ; attempt++) {
       const response = await handler(c, next);
       const session = c.get('session');
-      if (!session.isOpen) return response;
-      try {
-        await session.commit();
-        return response;
-      } catch (error) {
-        if (!(error instanceof ConflictError) || attempt >= attempts) throw error;
-      }
+      if (await committedOrRetry(session, attempt, attempts)) return response;
       c.set('session', state.manager.open(state.request));
     }
   };

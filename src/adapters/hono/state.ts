@@ -4,6 +4,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { SessionRequest } from '../../client-id/types.js';
 import type { SessionManager } from '../../session/manager.js';
 import { errorAnswer } from '../shared/errors.js';
+import { RequestState } from '../shared/request-state.js';
 
 /** What the middleware keeps per request. */
 export interface HonoSessionState {
@@ -11,8 +12,8 @@ export interface HonoSessionState {
   readonly request: SessionRequest;
 }
 
-/** Per-context state, kept off `c.var` so it never meets user data. */
-export const states = new WeakMap<Context, HonoSessionState>();
+/** Per-request state. */
+export const states = new RequestState<Context, HonoSessionState>('tsession.hono');
 
 /** A failed commit as Hono's error path expects it: an HTTPException with the status, the error as cause. */
 export function sessionError(error: unknown): HTTPException {

@@ -5,7 +5,7 @@ import type { Session } from '../../session/session.js';
 import { errorAnswer, logServerErrors } from '../shared/errors.js';
 import { holdResponse, sendPlainError } from '../shared/hold-response.js';
 import { nodeSessionRequest, type TrustProxy } from '../shared/node-request.js';
-import { type HttpSessionState, setState } from './state.js';
+import { type HttpSessionState, states } from './state.js';
 
 export type { TrustProxy } from '../shared/node-request.js';
 export { type RetryOptions, retryOnConflict } from './retry.js';
@@ -66,7 +66,7 @@ export function withSessions(
       fail(error);
     };
     const state: HttpSessionState = { manager, request, session, held, handlerFailed };
-    setState(req, state);
+    states.set(req, state);
     (req as SessionIncomingMessage).session = session;
     let result: unknown;
     try {

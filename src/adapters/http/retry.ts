@@ -1,13 +1,11 @@
 import type { ServerResponse } from 'node:http';
 import { SessionConfigError } from '../../errors.js';
+import { restoreResponse, snapshotResponse } from '../shared/node-response.js';
+import { type RetryOptions, retryAttempts } from '../shared/retry.js';
 import type { SessionIncomingMessage, SessionRequestListener } from './index.js';
-import { stateOf } from './state.js';
+import { states } from './state.js';
 
-/** Options of {@link retryOnConflict}. */
-export interface RetryOptions {
-  /** Runs of the handler in all, the first included. @default 3 */
-  attempts?: number;
-}
+export type { RetryOptions } from '../shared/retry.js';
 
 /**
  * Lets a handler be run again when its commit loses a race (`ConflictError`), as Zope's
@@ -28,22 +26,16 @@ export interface RetryOptions {
  * ```
  */
 export function retryOnConflict(handler: SessionRequestListener, options: RetryOptions = {}): SessionRequestListener {
-  const attempts = options.attempts ?? 3;
-  if (!(Number.isInteger(attempts) && attempts >= 1)) {
-    throw new SessionConfigError('retryOnConflict: `attempts` must be an integer ≥ 1 (the first run included)');
-  }
+  const attempts = retryAttempts(options);
   return function retryingListener(req: SessionIncomingMessage, res: ServerResponse): unknown {
-    const state = stateOf(req);
+    const state = states.get(req);
     if (!state) throw new SessionConfigError('retryOnConflict: call it inside the handler given to `withSessions`');
-    const status = res.statusCode;
-    const headers = res.getHeaders();
+    const before = snapshotResponse(res);
     let left = attempts - 1;
     state.retry = () => {
       if (left <= 0 || !state.held.restart()) return false;
       left--;
-      for (const name of res.getHeaderNames()) res.removeHeader(name);
-      for (const [name, value] of Object.entries(headers)) if (value !== undefined) res.setHeader(name, value);
-      res.statusCode = status;
+      restoreResponse(res, before);
       state.session = state.manager.open(state.request);
       req.session = state.session;
       run();

@@ -3,8 +3,9 @@ import type { SessionRequest } from '../../client-id/types.js';
 import type { SessionManager } from '../../session/manager.js';
 import type { Session } from '../../session/session.js';
 import type { HeldResponse } from '../shared/hold-response.js';
+import { RequestState } from '../shared/request-state.js';
 
-/** What `withSessions` keeps per request, under a symbol so it never meets user data. */
+/** What `withSessions` keeps per request */
 export interface HttpSessionState {
   readonly manager: SessionManager;
   readonly request: SessionRequest;
@@ -17,14 +18,5 @@ export interface HttpSessionState {
   retry?: () => boolean;
 }
 
-const STATE = Symbol('tsession.http');
-
-type WithState = IncomingMessage & { [STATE]?: HttpSessionState };
-
-export function stateOf(req: IncomingMessage): HttpSessionState | undefined {
-  return (req as WithState)[STATE];
-}
-
-export function setState(req: IncomingMessage, state: HttpSessionState): void {
-  (req as WithState)[STATE] = state;
-}
+/** Per-request state. */
+export const states = new RequestState<IncomingMessage, HttpSessionState>('tsession.http');

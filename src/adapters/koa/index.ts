@@ -3,7 +3,7 @@ import { isSessionError } from '../../errors.js';
 import type { SessionManager } from '../../session/manager.js';
 import type { Session as TSession } from '../../session/session.js';
 import { withCookiePath } from '../shared/cookie-path.js';
-import { koaSessionRequest, setState } from './state.js';
+import { koaSessionRequest, states } from './state.js';
 
 export { type RetryOptions, retryOnConflict } from './retry.js';
 
@@ -57,7 +57,7 @@ export function sessions(manager: SessionManager, options: KoaSessionOptions = {
   const mountPath = options.mountPath ?? '';
   return async function tsessionMiddleware(ctx: Context, next: Next): Promise<void> {
     const request = koaSessionRequest(ctx);
-    setState(ctx, { manager, request });
+    states.set(ctx, { manager, request });
     ctx.session = manager.open(request);
     try {
       await next();

@@ -1,12 +1,9 @@
 import type { Context, Middleware, Next } from 'koa';
-import { ConflictError, SessionConfigError } from '../../errors.js';
-import { restoreResponse, snapshotResponse, stateOf } from './state.js';
+import { SessionConfigError } from '../../errors.js';
+import { committedOrRetry, type RetryOptions, retryAttempts } from '../shared/retry.js';
+import { restoreKoaResponse, snapshotKoaResponse, states } from './state.js';
 
-/** Options of {@link retryOnConflict}. */
-export interface RetryOptions {
-  /** Runs of the handler in all, the first included. @default 3 */
-  attempts?: number;
-}
+export type { RetryOptions } from '../shared/retry.js';
 
 /**
  * Lets a handler be run again when its commit loses a race (`ConflictError`), as Zope's
@@ -26,25 +23,15 @@ export interface RetryOptions {
  * ```
  */
 export function retryOnConflict(handler: Middleware, options: RetryOptions = {}): Middleware {
-  const attempts = options.attempts ?? 3;
-  if (!(Number.isInteger(attempts) && attempts >= 1)) {
-    throw new SessionConfigError('retryOnConflict: `attempts` must be an integer ≥ 1 (the first run included)');
-  }
+  const attempts = retryAttempts(options);
   return async function retryingMiddleware(ctx: Context, next: Next): Promise<void> {
-    const state = stateOf(ctx);
+    const state = states.get(ctx);
     if (!state) throw new SessionConfigError("retryOnConflict: use tsession's `sessions(manager)` middleware first");
-    const before = snapshotResponse(ctx);
+    const before = snapshotKoaResponse(ctx);
     for (let attempt = 1; ; attempt++) {
       await handler(ctx, next);
-      const session = ctx.session;
-      if (!session.isOpen) return;
-      try {
-        await session.commit();
-        return;
-      } catch (error) {
-        if (!(error instanceof ConflictError) || attempt >= attempts) throw error;
-      }
-      restoreResponse(ctx, before);
+      if (await committedOrRetry(ctx.session, attempt, attempts)) return;
+      restoreKoaResponse(ctx, before);
       ctx.session = state.manager.open(state.request);
     }
   };

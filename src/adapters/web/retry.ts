@@ -1,12 +1,9 @@
-import { ConflictError, SessionConfigError } from '../../errors.js';
+import { SessionConfigError } from '../../errors.js';
+import { committedOrRetry, type RetryOptions, retryAttempts } from '../shared/retry.js';
 import type { SessionFetchHandler } from './index.js';
 import { states } from './state.js';
 
-/** Options of {@link retryOnConflict}. */
-export interface RetryOptions {
-  /** Runs of the handler in all, the first included. @default 3 */
-  attempts?: number;
-}
+export type { RetryOptions } from '../shared/retry.js';
 
 /**
  * Lets a handler be run again when its commit loses a race (`ConflictError`), as Zope's
@@ -27,23 +24,14 @@ export interface RetryOptions {
  * ```
  */
 export function retryOnConflict(handler: SessionFetchHandler, options: RetryOptions = {}): SessionFetchHandler {
-  const attempts = options.attempts ?? 3;
-  if (!(Number.isInteger(attempts) && attempts >= 1)) {
-    throw new SessionConfigError('retryOnConflict: `attempts` must be an integer ≥ 1 (the first run included)');
-  }
+  const attempts = retryAttempts(options);
   return async function retryingFetchHandler(request, session) {
     const state = states.get(request);
     if (!state) throw new SessionConfigError('retryOnConflict: call it inside the handler given to `withSessions`');
     state.session = session;
     for (let attempt = 1; ; attempt++) {
       const response = await handler(request, state.session);
-      if (!state.session.isOpen) return response;
-      try {
-        await state.session.commit();
-        return response;
-      } catch (error) {
-        if (!(error instanceof ConflictError) || attempt >= attempts) throw error;
-      }
+      if (await committedOrRetry(state.session, attempt, attempts)) return response;
       state.session = state.manager.open(state.request);
     }
   };

@@ -1,6 +1,7 @@
 import type { SessionRequest } from '../../client-id/types.js';
 import type { SessionManager } from '../../session/manager.js';
 import type { Session } from '../../session/session.js';
+import { RequestState } from '../shared/request-state.js';
 
 /** What `withSessions` keeps per request. */
 export interface WebSessionState {
@@ -10,5 +11,5 @@ export interface WebSessionState {
   session: Session;
 }
 
-/** Per-request state, keyed by the Request object the handler receives. */
-export const states = new WeakMap<Request, WebSessionState>();
+/** Per-request state. */
+export const states = new RequestState<Request, WebSessionState>('tsession.web');
