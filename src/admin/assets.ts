@@ -3,6 +3,7 @@
  * file lookup at run time.
  */
 
+/** The admin page's stylesheet (light and dark). */
 export const ADMIN_CSS = `
 :root { color-scheme: light dark; --fg: #1d2330; --muted: #667085; --line: #d0d5dd; --accent: #3658d4; --bg: #fff; --soft: #f4f6fb; --danger: #c0362c; }
 @media (prefers-color-scheme: dark) { :root { --fg: #e6e8ef; --muted: #98a2b3; --line: #344054; --accent: #8ba3ff; --bg: #101320; --soft: #1a1f30; } }
@@ -35,6 +36,7 @@ button.danger { border-color: var(--danger); color: var(--danger); }
 nav.pages { margin-top: 1rem; display: flex; gap: 1rem; }
 `;
 
+/** The admin page's script: polls `api/stats` and draws the live figures and chart. */
 export const ADMIN_JS = `
 const root = document.querySelector('[data-stats]');
 if (root) {

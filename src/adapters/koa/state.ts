@@ -31,6 +31,7 @@ export interface KoaResponseSnapshot extends ResponseSnapshot {
   readonly explicitStatus: boolean | undefined;
 }
 
+/** The response as a handler is about to find it, for a retry to return to. */
 export function snapshotKoaResponse(ctx: Context): KoaResponseSnapshot {
   const internals = ctx.response as unknown as KoaResponseInternals;
   return { ...snapshotResponse(ctx.res), explicitStatus: internals._explicitStatus };

@@ -6,6 +6,7 @@ export interface ResponseSnapshot {
   readonly headers: ReturnType<ServerResponse['getHeaders']>;
 }
 
+/** The status and headers a response has now. */
 export function snapshotResponse(res: ServerResponse): ResponseSnapshot {
   return { status: res.statusCode, headers: res.getHeaders() };
 }
