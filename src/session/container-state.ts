@@ -3,6 +3,20 @@ import { SessionStateError, SessionTooLargeError } from '../errors.js';
 import type { EntryWrite, ReplacedEntry, SessionDelta, StoredSession } from '../stores/types.js';
 import { PackageData, type PackageGuard } from './package-data.js';
 
+/** A write made without reading: see {@link ContainerState.blindWrite}. */
+interface BlindWrite {
+  readonly pkg: string;
+  readonly key: string;
+  readonly value: unknown;
+  readonly deleted: boolean;
+}
+
+function applyBlind(data: PackageData<object>, { key, value, deleted }: BlindWrite): void {
+  const view = data as unknown as PackageData<Record<string, unknown>>;
+  if (deleted) view.delete(key);
+  else view.set(key, value);
+}
+
 /** The reserved package that holds tsession's own per-session data, such as the client binding. */
 export const INTERNAL_PACKAGE = 'tsession:internal';
 /** The key, in {@link INTERNAL_PACKAGE}, of the fingerprint a session is bound to. */
@@ -32,6 +46,15 @@ export class ContainerState implements PackageGuard {
   readonly container: SessionDataContainer;
   #loading: Promise<this> | undefined;
   #record: StoredSession | undefined;
+  /** True once the load has resolved: from then on package data can be made. */
+  #loaded = false;
+  /**
+   * Writes made without reading ({@link blindWrite}) before the load, in order. Committed
+   * as they are when the record is never loaded; applied to the package data (as unread
+   * sets and deletes) when the load resolves.
+   */
+  #blind: BlindWrite[] | undefined;
+  #applyingBlind = false;
   #cleared = false;
   #detached = false;
   readonly #packages = new Map<string, PackageData<object>>();
@@ -48,7 +71,7 @@ export class ContainerState implements PackageGuard {
 
   /** @internal Throws when the session may no longer change, or this state was detached. */
   assertWritable(): void {
-    this.#session.assertOpen();
+    if (!this.#applyingBlind) this.#session.assertOpen();
     if (this.#detached) {
       throw new SessionStateError(
         'this package data belongs to a session that was invalidated or regenerated; call session.get() again',
@@ -76,6 +99,17 @@ export class ContainerState implements PackageGuard {
     this.#loading ??= (key === undefined ? Promise.resolve(undefined) : this.container.load(key)).then((record) => {
       // A record bound to another client's fingerprint is, for this request, no record at all.
       this.#record = record && this.#boundHere(record) ? record : undefined;
+      this.#loaded = true;
+      // Writes made before the load now go through the package data, as if made after it.
+      const blind = this.#blind;
+      this.#blind = undefined;
+      // Made while the session was open, applied perhaps once its commit has begun.
+      this.#applyingBlind = true;
+      try {
+        for (const write of blind ?? []) applyBlind(this.packageData(write.pkg), write);
+      } finally {
+        this.#applyingBlind = false;
+      }
       return this;
     });
     return this.#loading;
@@ -106,6 +140,43 @@ export class ContainerState implements PackageGuard {
       this.#packages.set(pkg, data);
     }
     return data as unknown as PackageData<T>;
+  }
+
+  /**
+   * Sets (or, with `deleted`, deletes) a key without reading the record: through the
+   * package data once the record is loaded, else kept for {@link planBlind}. Either way
+   * the write is blind, so it is committed without a version check.
+   */
+  blindWrite(pkg: string, key: string, value: unknown, deleted: boolean): void {
+    this.assertWritable();
+    const write = { pkg, key, value, deleted };
+    if (this.#loaded) applyBlind(this.packageData(pkg), write);
+    else (this.#blind ??= []).push(write);
+  }
+
+  /** True when this state holds blind writes and no load was ever started: it can commit without one. */
+  get blindOnly(): boolean {
+    return this.#blind !== undefined && this.#loading === undefined;
+  }
+
+  /**
+   * The delta of a state that was never loaded ({@link blindOnly}): its blind writes
+   * (the last one per key) with a touch, creating the record or updating it unconditionally.
+   * Encodes the values, so it throws `SessionSerializationError` before any write.
+   */
+  planBlind(create: boolean): ContainerCommit {
+    const last = new Map<string, BlindWrite>();
+    for (const write of this.#blind ?? []) last.set(`${write.pkg}\0${write.key}`, write);
+    const writes: EntryWrite[] = [];
+    let byteSize = 0;
+    for (const { pkg, key, value, deleted } of last.values()) {
+      if (deleted && create) continue;
+      const encoded = deleted ? undefined : this.container.codec.encode(value, [pkg, key]);
+      byteSize += key.length + (encoded?.length ?? 0);
+      writes.push({ pkg, key, value: encoded });
+    }
+    const touch = this.container.touchFor(undefined) as NonNullable<SessionDelta['touch']>;
+    return { state: this, byteSize, delta: { create, writes: create ? this.#withBinding(writes) : writes, touch } };
   }
 
   /** The packages that hold data now: stored ones not yet opened, and opened ones not empty. */
