@@ -1,7 +1,7 @@
 /**
  * Profiles one server case under load and prints where its CPU time goes:
  *
- *   node --conditions=source --import tsx bench/profile.ts [--server tsession-memory] [--path /read] [--seconds 10] [--top 25]
+ *   npm run build && node --import tsx bench/profile.ts [--server tsession-memory] [--path /read] [--workload many|one] [--sessions 10000] [--seconds 10] [--top 25]
  *
  * The server child runs with `--cpu-prof` (profile in bench/.tmp/prof/); the script
  * aggregates self time by function (file:line:function) and by file, as shares of
@@ -11,7 +11,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { hasFlag, numberFlag } from './lib/args.js';
 import { SERVERS } from './lib/cases.js';
 import { startServer } from './lib/child.js';
-import { createSession, round } from './lib/load.js';
+import { LoadGenerator, round, seedSessions, syntheticCookies } from './lib/load.js';
 
 interface ProfileNode {
   id: number;
@@ -32,6 +32,8 @@ const serverId = flag('server', 'tsession-memory');
 const path = flag('path', '/read');
 const seconds = numberFlag('seconds', 10);
 const top = numberFlag('top', 25);
+const sessions = numberFlag('sessions', 10_000);
+const workloadName = flag('workload', 'many') as 'one' | 'many';
 const spec = SERVERS.find((s) => s.id === serverId);
 if (!spec) throw new Error(`profile: unknown server ${serverId}`);
 
@@ -40,9 +42,13 @@ rmSync(dir, { recursive: true, force: true });
 mkdirSync(dir, { recursive: true });
 const child = await startServer(spec.script, [...spec.args], ['--cpu-prof', `--cpu-prof-dir=${dir}`]);
 if (typeof child === 'string') throw new Error(`profile: ${serverId} unavailable: ${child}`);
-const cookie = spec.session ? await createSession(child) : '';
-await round(child, path, cookie, 2, 10);
-const measured = await round(child, path, cookie, seconds, 10);
+const load = new LoadGenerator();
+const seeded = await seedSessions(load, child, sessions);
+const pool = spec.session ? seeded.cookies : syntheticCookies(sessions);
+const workload = { name: workloadName, cookies: workloadName === 'one' ? pool.slice(0, 1) : pool };
+await round(load, child, path, workload, 2, 10);
+const measured = await round(load, child, path, workload, seconds, 10);
+load.close();
 const { requests } = await child.stats();
 await child.stop();
 
@@ -78,7 +84,7 @@ const print = (title: string, map: Map<string, number>) => {
   }
 };
 process.stdout.write(
-  `${serverId} ${path}: ${measured.rps.toFixed(0)} req/s, ${measured.cpuUsPerRequest.toFixed(1)} µs CPU/request (profiler on); ` +
+  `${serverId} ${path} (${workloadName}): ${measured.rps.toFixed(0)} req/s, ${measured.cpuUsPerRequest.toFixed(1)} µs CPU/request (profiler on); ` +
     `${(total / 1000).toFixed(0)} ms busy and ${(idleUs / 1000).toFixed(0)} ms idle sampled; shares below are of busy time, µs/req over all ${requests} requests; profile ${dir}${file}\n`,
 );
 // Inclusive time of the library's own functions (src/): self time of the node and all it called.

@@ -1,8 +1,10 @@
 /**
  * `npm run bench [-- --quick]`: every case's server in its own process, loaded by
- * autocannon from this one, in interleaved rounds; then memory per idle session and
- * sweep times in their own processes. Writes bench/results/<date>.json and .md
- * (`<date>-quick.*` for --quick) and prints the table and the targets.
+ * autocannon in a load-generator process of its own, in interleaved rounds, in two
+ * workloads (10,000 sessions chosen at random per request, and one session); then
+ * memory per idle session and sweep times in their own processes. Writes
+ * bench/results/<date>.json, .md and .svg (`<date>-quick.*` for --quick) and prints
+ * the tables and every target, MET or MISSED.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -12,14 +14,16 @@ import { chart } from './lib/chart.js';
 import { type ServerChild, startServer } from './lib/child.js';
 import {
   countedCommands,
-  createSession,
   diffCounts,
+  LoadGenerator,
   type LostIncrements,
   lostIncrements,
-  type MemoryPerSession,
-  memoryPerSession,
   type RoundResult,
   round,
+  type Seeded,
+  seedSessions,
+  syntheticCookies,
+  type Workload,
 } from './lib/load.js';
 import { redisCounters } from './lib/redis-stats.js';
 import { checkTargets, markdown, summarize } from './lib/report.js';
@@ -54,25 +58,28 @@ const opts = program.opts<{
   write: boolean;
 }>();
 const quick = opts.quick === true;
-const rounds = opts.rounds ?? (quick ? 2 : 5);
-const duration = opts.duration ?? (quick ? 0.8 : 3);
-const warmup = opts.warmup ?? (quick ? 0 : 2);
+const rounds = opts.rounds ?? (quick ? 2 : 3);
+const duration = opts.duration ?? (quick ? 0.8 : 2);
+const warmup = opts.warmup ?? (quick ? 0 : 1);
+/** Sessions seeded per server for the many-sessions workload. */
+const sessions = 10_000;
 /** The separate lost-increments phase: this many clients on one session, this many /write requests. */
 const lostConnections = 50;
 const lostAmount = quick ? 200 : 1500;
-/** Seconds of session creation for memory per session. */
-const memorySeconds = quick ? 1 : 2;
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
 const wanted = opts.servers?.split(',');
 const specs = SERVERS.filter((s) => (wanted ? wanted.includes(s.id) || s.id === 'bare' : !(quick && s.fullOnly)));
 const skipped: Record<string, string> = {};
-const children = new Map<string, { child: ServerChild; cookie: string }>();
+const children = new Map<string, { child: ServerChild; workloads: Record<'one' | 'many', Workload> }>();
 const results = new Map<string, RoundResult[]>();
 let cases: CaseSpec[] = [];
 const serverMemory: Record<string, { rss: number; heapUsed: number }> = {};
 const lost: Record<string, LostIncrements> = {};
-const perSession: Record<string, MemoryPerSession & { store: string }> = {};
+const seeded: Record<string, Seeded> = {};
+/** Store commands per /blind request (a write of a key never read), from its own counting phase. */
+const blind: Record<string, { requests: number; commands: Record<string, number> }> = {};
+const load = new LoadGenerator();
 const redis = specs.some((s) => s.store === 'redis') ? await redisCounters() : undefined;
 /** Store commands per request, from counting phases after the rounds (Redis: under MONITOR; PostgreSQL: the child's statement counts). */
 const counted: Record<string, { requests: number; commands: Record<string, number> }> = {};
@@ -95,68 +102,74 @@ if (opts.http) {
       log(`skip ${spec.id}: ${child}`);
       continue;
     }
-    const cookie = spec.session ? await createSession(child) : '';
-    if (spec.session && cookie === '') throw new Error(`${spec.id} set no cookie on its first /write`);
-    children.set(spec.id, { child, cookie });
+    const external = spec.store === 'redis' ? redis?.usedMemory : undefined;
+    const seed = await seedSessions(load, child, sessions, external);
+    seeded[spec.id] = seed;
+    if (spec.session && seed.cookies.length < sessions) {
+      throw new Error(`${spec.id} set ${seed.cookies.length} cookies on ${sessions} /write requests without one`);
+    }
+    const pool = spec.session ? seed.cookies : syntheticCookies(sessions);
+    log(
+      `seeded ${spec.id.padEnd(24)} ${fmt(seed.requests)} requests: RSS ${fmt(seed.rssPerRequest)} B, heap ${fmt(seed.heapPerRequest)} B per request`,
+    );
+    children.set(spec.id, {
+      child,
+      workloads: { many: { name: 'many', cookies: pool }, one: { name: 'one', cookies: pool.slice(0, 1) } },
+    });
   }
   cases = casesFor(specs.filter((s) => children.has(s.id)));
   try {
     for (const c of cases) {
-      const { child, cookie } = children.get(c.server.id)!;
+      const { child, workloads } = children.get(c.server.id)!;
       results.set(c.id, []);
       if (warmup <= 0) continue;
       log(`warm-up ${c.id} (${warmup} s)`);
-      await round(child, c.path, cookie, warmup, opts.connections);
+      await round(load, child, c.path, workloads[c.workload], warmup, opts.connections);
     }
     for (let r = 0; r < rounds; r++) {
       for (const c of cases) {
-        const { child, cookie } = children.get(c.server.id)!;
-        const result = await round(child, c.path, cookie, duration, opts.connections);
+        const { child, workloads } = children.get(c.server.id)!;
+        const result = await round(load, child, c.path, workloads[c.workload], duration, opts.connections);
         results.get(c.id)!.push(result);
         log(
-          `round ${r + 1}/${rounds} ${c.id.padEnd(24)} ${fmt(result.rps).padStart(7)} req/s  ` +
+          `round ${r + 1}/${rounds} ${c.id.padEnd(30)} ${fmt(result.rps).padStart(7)} req/s  ` +
             `${fmt(result.cpuUsPerRequest, 1).padStart(6)} µs CPU/req  p99 ${result.p99} ms  writes ${result.writes}` +
             (result.non2xx + result.errors > 0
-              ? `  non-2xx/409/errors ${result.non2xx}/${result.conflicts}/${result.errors}`
+              ? `  409/other/errors ${result.conflicts}/${result.non2xx - result.conflicts}/${result.errors}`
               : '') +
             (result.lost !== undefined ? `  lost ${result.lost}` : ''),
         );
       }
     }
     // Counting phases: a fixed number of requests, every answer in (no request in flight at either end).
-    for (const c of cases.filter((x) => (x.server.store === 'redis' && redis) || x.server.store === 'postgres')) {
-      const { child, cookie } = children.get(c.server.id)!;
-      const monitor =
-        c.server.store === 'redis'
-          ? (run: () => Promise<void>) => redis!.monitor(child.pid, run)
-          : async (run: () => Promise<void>) => {
-              const before = await child.stats();
-              await run();
-              return diffCounts((await child.stats()).commands, before.commands);
-            };
-      counted[c.id] = await countedCommands(child, c.path, cookie, quick ? 300 : 2000, monitor);
-      log(`store commands ${c.id.padEnd(28)} ${JSON.stringify(counted[c.id])}`);
+    const amount = quick ? 300 : 2000;
+    const monitorOf = (spec: (typeof specs)[number], child: ServerChild) =>
+      spec.store === 'redis'
+        ? (run: () => Promise<void>) => redis!.monitor(child.pid, run)
+        : async (run: () => Promise<void>) => {
+            const before = await child.stats();
+            await run();
+            return diffCounts((await child.stats()).commands, before.commands);
+          };
+    const counts = (spec: (typeof specs)[number]) => (spec.store === 'redis' && redis) || spec.store === 'postgres';
+    for (const c of cases.filter((x) => x.workload === 'many' && counts(x.server))) {
+      const { child, workloads } = children.get(c.server.id)!;
+      counted[c.id] = await countedCommands(load, child, c.path, workloads.many, amount, monitorOf(c.server, child));
+      log(`store commands ${c.id.padEnd(30)} ${JSON.stringify(counted[c.id])}`);
+    }
+    for (const spec of specs.filter((s) => !s.peer && s.script === 'tsession' && counts(s) && children.has(s.id))) {
+      const { child, workloads } = children.get(spec.id)!;
+      blind[spec.id] = await countedCommands(load, child, '/blind', workloads.many, amount, monitorOf(spec, child));
+      log(`store commands ${`${spec.id} /blind`.padEnd(30)} ${JSON.stringify(blind[spec.id])}`);
     }
     for (const spec of specs.filter((s) => s.session && children.has(s.id))) {
-      const { child, cookie } = children.get(spec.id)!;
-      const result = await lostIncrements(child, cookie, lostConnections, lostAmount);
+      const { child, workloads } = children.get(spec.id)!;
+      const result = await lostIncrements(load, child, workloads.one.cookies[0] as string, lostConnections, lostAmount);
       lost[spec.id] = result;
       log(
         `lost increments ${spec.id.padEnd(22)} ${lostConnections} clients, ${result.requests} /write: ` +
           `${result.acknowledged} acknowledged, ${result.conflicts} refused (409), ${result.failed} failed, ` +
           `counter +${result.increase}: lost ${result.lost}`,
-      );
-    }
-    // Memory per session only in full runs (it adds thousands of sessions to each server's store).
-    for (const spec of specs.filter((s) => !quick && s.session && children.has(s.id))) {
-      const { child } = children.get(spec.id)!;
-      const external = spec.store === 'redis' ? redis?.usedMemory : undefined;
-      const result = await memoryPerSession(child, memorySeconds, external);
-      perSession[spec.id] = { ...result, store: external ? 'Redis used_memory' : 'server heap' };
-      log(
-        `memory per session ${spec.id.padEnd(22)} ${result.sessions} sessions: heap ${fmt(result.heapBytesPerSession)} B, ` +
-          `RSS ${fmt(result.rssBytesPerSession)} B` +
-          (result.externalBytesPerSession === undefined ? '' : `, Redis ${fmt(result.externalBytesPerSession)} B`),
       );
     }
   } finally {
@@ -169,6 +182,7 @@ if (opts.http) {
 }
 
 await redis?.close();
+load.close();
 
 let memory: MemoryPerSessionResult | undefined;
 if (opts.memory && !quick) {
@@ -184,8 +198,8 @@ if (opts.sweep && !quick) {
   sweep = await runScript<SweepResult>('sweep', sizes, ['--expose-gc', '--max-old-space-size=8192']);
 }
 
-const summaries = summarize(cases, results, lost, perSession, counted);
-const targets = checkTargets(summaries, memory, sweep);
+const summaries = summarize(cases, results, lost, seeded, counted);
+const targets = checkTargets(summaries, memory, sweep, blind);
 const date = new Date().toISOString().slice(0, 10);
 const meta = {
   date,
@@ -196,7 +210,8 @@ const meta = {
   'seconds per round': duration,
   'warm-up s': warmup,
   connections: opts.connections,
-  'load generator': 'autocannon (in the parent process)',
+  'load generator': 'autocannon, in a process of its own',
+  'sessions (many workload)': sessions,
   'lost-increments phase': `${lostAmount} /write from ${lostConnections} connections on one session`,
 };
 const resultName = `${date}${quick ? '-quick' : ''}`;
@@ -209,7 +224,7 @@ if (opts.write) {
   const raw = Object.fromEntries([...results].map(([id, rs]) => [id, rs]));
   writeFileSync(
     `${dir}${name}.json`,
-    `${JSON.stringify({ meta, summaries, rounds: raw, lost, perSession, redisCommands: counted, serverMemory, memory, sweep, targets, skipped }, null, 2)}\n`,
+    `${JSON.stringify({ meta, summaries, rounds: raw, lost, seeded, storeCommands: counted, blind, serverMemory, memory, sweep, targets, skipped }, null, 2)}\n`,
   );
   writeFileSync(`${dir}${name}.md`, report);
   writeFileSync(`${dir}${name}.svg`, chart(cases, summaries, meta));

@@ -35,11 +35,21 @@ function server(
   return { id, script, args, label, framework, store, session: store !== 'none', peer: false, ...extra };
 }
 
-/** One server and one endpoint. */
+/** The two workloads every case runs in: one session for all requests, or 10,000 chosen at random per request. */
+export type WorkloadName = 'one' | 'many';
+
+/** One server, one endpoint, one workload. */
 export interface CaseSpec {
+  /** `<server> <path> <workload>`, e.g. `tsession-memory /read many`. */
   readonly id: string;
   readonly server: ServerSpec;
   readonly path: '/read' | '/write';
+  readonly workload: WorkloadName;
+}
+
+/** The id of the case of `server` on the same endpoint and workload as `c`. */
+export function sibling(c: Pick<CaseSpec, 'path' | 'workload'>, server: string): string {
+  return `${server} ${c.path} ${c.workload}`;
 }
 
 export const SERVERS: readonly ServerSpec[] = [
@@ -145,9 +155,11 @@ export const SERVERS: readonly ServerSpec[] = [
   }),
 ];
 
-/** Every server's read and write case, reads first. */
+/** Every server's read and write case in both workloads: many sessions first, reads first. */
 export function casesFor(servers: readonly ServerSpec[]): CaseSpec[] {
-  return (['/read', '/write'] as const).flatMap((path) =>
-    servers.map((server) => ({ id: `${server.id} ${path}`, server, path })),
+  return (['many', 'one'] as const).flatMap((workload) =>
+    (['/read', '/write'] as const).flatMap((path) =>
+      servers.map((server) => ({ id: sibling({ path, workload }, server.id), server, path, workload })),
+    ),
   );
 }

@@ -1,7 +1,8 @@
 /**
  * A hand-written SVG bar chart: requests/s as a ratio to the bare node:http server on the
  * same endpoint (paired rounds, medians), per framework and store, one panel per endpoint,
- * grouped bars for the framework alone, with tsession, and with its usual peer.
+ * grouped bars for the framework alone, with tsession, and with its usual peer; the
+ * many-sessions workload, the one real sites have.
  */
 import type { CaseSpec } from './cases.js';
 import type { CaseSummary } from './report.js';
@@ -23,7 +24,9 @@ export function chart(
   for (const c of cases)
     if (c.server.chart && !groups.includes(c.server.chart.group)) groups.push(c.server.chart.group);
   const value = (path: string, group: string, bar: (typeof BARS)[number]) => {
-    const c = cases.find((x) => x.path === path && x.server.chart?.group === group && x.server.chart.bar === bar);
+    const c = cases.find(
+      (x) => x.workload === 'many' && x.path === path && x.server.chart?.group === group && x.server.chart.bar === bar,
+    );
     return c ? byId.get(c.id) : undefined;
   };
   const paths = ['/read', '/write'];
@@ -41,7 +44,7 @@ export function chart(
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
     `<rect width="100%" height="100%" fill="#fff"/>`,
-    `<text x="${left}" y="20" font-size="14" font-weight="bold">Requests/s as a ratio to bare node:http (same endpoint, paired rounds, medians)</text>`,
+    `<text x="${left}" y="20" font-size="14" font-weight="bold">Requests/s as a ratio to bare node:http (10,000 sessions, same endpoint, paired rounds, medians)</text>`,
     `<text x="${left}" y="38" fill="#555">${escapeXml(`${meta.date} · ${meta.mode} · ${meta.rounds} rounds x ${meta['seconds per round']} s · ${meta.connections} connections · ${meta.cpus}`)}</text>`,
   ];
   BARS.forEach((bar, i) => {

@@ -26,6 +26,11 @@ serve(
       const data = await req.session.get('bench');
       return text(res, 200, String(data.get('n') ?? 0));
     }
+    if (req.url === '/blind') {
+      // A write of a key the handler never read: one store round trip, no load.
+      req.session.set('bench', 'seen', Date.now());
+      return text(res, 200, 'ok');
+    }
     if (req.url === '/write') {
       const data = await req.session.get('bench');
       const n = ((data.get('n') as number | undefined) ?? 0) + 1;
