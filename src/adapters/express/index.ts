@@ -1,4 +1,3 @@
-import type { IncomingMessage } from 'node:http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { SessionRequest } from '../../client-id/types.js';
 import { ConflictError, SessionConfigError } from '../../errors.js';
@@ -8,7 +7,6 @@ import { withCookiePath } from '../shared/cookie-path.js';
 import { ResponseHold, type Settlement } from '../shared/hold-response.js';
 import { NodeSessionRequest } from '../shared/node-request.js';
 import { type ResponseSnapshot, restoreResponse, snapshotResponse } from '../shared/node-response.js';
-import { RequestState } from '../shared/request-state.js';
 import { type RetryOptions, retryAttempts } from '../shared/retry.js';
 
 export type { RetryOptions } from '../shared/retry.js';
@@ -69,14 +67,35 @@ export interface ExpressSessionOptions {
 export function sessions(manager: SessionManager, options: ExpressSessionOptions = {}): RequestHandler {
   const pathFromMount = options.pathFromMount ?? false;
   return function tsessionMiddleware(req: Request, res: Response, next: NextFunction): void {
-    if (exchanges.get(req)) {
+    if (ResponseHold.of(req)) {
       next();
       return;
     }
-    req.tsession = manager.open(expressSessionRequest(req));
-    exchanges.set(req, new ExpressExchange(req, res, next, pathFromMount ? req.baseUrl : ''));
+    exposeSession(req);
+    new ExpressExchange(req, res, next, manager.open(expressSessionRequest(req)), pathFromMount ? req.baseUrl : '');
     next();
   };
+}
+
+/**
+ * Defines `req.tsession` once on the prototype Express gave the request (the app's
+ * `app.request`), reading the session of the request's hold: so a request gets one
+ * property of tsession's, not two (see `ResponseHold`).
+ */
+function exposeSession(req: Request): void {
+  const proto = Object.getPrototypeOf(req) as object;
+  if (Object.hasOwn(proto, 'tsession')) return;
+  Object.defineProperty(proto, 'tsession', {
+    configurable: true,
+    get(this: Request) {
+      return ResponseHold.of(this)?.session;
+    },
+    set(this: Request, session: TSession) {
+      const hold = ResponseHold.of(this);
+      if (hold) hold.session = session;
+      else Object.defineProperty(this, 'tsession', { value: session, writable: true, configurable: true });
+    },
+  });
 }
 
 /**
@@ -85,23 +104,21 @@ export function sessions(manager: SessionManager, options: ExpressSessionOptions
  * found it, and the retry a `retryOnConflict` route installed.
  */
 class ExpressExchange extends ResponseHold {
-  readonly req: Request;
   readonly next: NextFunction;
   readonly mountPath: string;
   readonly snapshot: ResponseSnapshot;
   /** Set by `retryOnConflict`: runs the handler again; false when no attempt is left. */
   retry: (() => boolean) | undefined;
 
-  constructor(req: Request, res: Response, next: NextFunction, mountPath: string) {
-    super(res);
-    this.req = req;
+  constructor(req: Request, res: Response, next: NextFunction, session: TSession, mountPath: string) {
+    super(req, res, session);
     this.next = next;
     this.mountPath = mountPath;
     this.snapshot = snapshotResponse(res);
   }
 
   protected settle(status: number): Settlement {
-    const session = this.req.tsession;
+    const session = this.session;
     if (!session.isOpen) return undefined;
     if (status >= 500) {
       session.abort();
@@ -121,8 +138,6 @@ class ExpressExchange extends ResponseHold {
     this.next(error);
   }
 }
-
-const exchanges = new RequestState<IncomingMessage, ExpressExchange>('tsession.express');
 
 function expressSessionRequest(req: Request): SessionRequest {
   return new NodeSessionRequest(req.method, req.originalUrl, req.headers, () => req.secure);
@@ -153,8 +168,8 @@ function expressSessionRequest(req: Request): SessionRequest {
 export function retryOnConflict(handler: RequestHandler, options: RetryOptions = {}): RequestHandler {
   const attempts = retryAttempts(options);
   return function retryingHandler(req: Request, res: Response, next: NextFunction): void {
-    const exchange = exchanges.get(req);
-    if (!exchange) {
+    const exchange = ResponseHold.of(req);
+    if (!(exchange instanceof ExpressExchange)) {
       next(
         new SessionConfigError("retryOnConflict: mount tsession's `sessions(manager)` middleware before this route"),
       );
@@ -163,7 +178,7 @@ export function retryOnConflict(handler: RequestHandler, options: RetryOptions =
     const before = snapshotResponse(res);
     let left = attempts - 1;
     const run = (): void => {
-      const session = req.tsession;
+      const session = exchange.session;
       const fail = (error: unknown) => {
         if (session.isOpen) session.abort();
         next(error);
@@ -179,7 +194,7 @@ export function retryOnConflict(handler: RequestHandler, options: RetryOptions =
       if (left <= 0 || !exchange.restart()) return false;
       left--;
       restoreResponse(res, before);
-      req.tsession = req.tsession.reopen();
+      exchange.session = exchange.session.reopen();
       run();
       return true;
     };

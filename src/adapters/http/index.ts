@@ -6,7 +6,6 @@ import { errorAnswer, logServerErrors } from '../shared/errors.js';
 import { ResponseHold, type Settlement, sendPlainError } from '../shared/hold-response.js';
 import { nodeSessionRequest, type TrustProxy } from '../shared/node-request.js';
 import { restoreResponse, snapshotResponse } from '../shared/node-response.js';
-import { RequestState } from '../shared/request-state.js';
 import { type RetryOptions, retryAttempts } from '../shared/retry.js';
 
 export type { TrustProxy } from '../shared/node-request.js';
@@ -35,20 +34,25 @@ export interface HttpSessionOptions {
  * adapter allocates no closures per request.
  */
 class HttpExchange extends ResponseHold {
-  readonly req: SessionIncomingMessage;
+  declare readonly req: SessionIncomingMessage;
   readonly onError: (error: unknown, req: IncomingMessage) => void;
   /** Set by `retryOnConflict`: runs the handler again; false when no attempt is left. */
   retry: (() => boolean) | undefined;
 
   constructor(req: SessionIncomingMessage, res: ServerResponse, onError: HttpExchange['onError']) {
-    super(res);
-    this.req = req;
+    super(req, res, req.session);
     this.onError = onError;
   }
 
   protected settle(): Settlement {
-    const session = this.req.session;
+    const session = this.session;
     return session.isOpen ? session.finish() : undefined;
+  }
+
+  /** Runs the handler again with a fresh session (a conflict retry). */
+  reopen(): void {
+    this.session = this.session.reopen();
+    this.req.session = this.session;
   }
 
   protected fail(error: unknown): void {
@@ -65,7 +69,7 @@ class HttpExchange extends ResponseHold {
       this.onError(error, this.req);
       return;
     }
-    if (this.req.session.isOpen) this.req.session.abort();
+    if (this.session.isOpen) this.session.abort();
     this.fail(error);
   }
 
@@ -81,8 +85,6 @@ class HttpExchange extends ResponseHold {
     if (result instanceof Promise) result.catch((error: unknown) => this.handlerFailed(error));
   }
 }
-
-const exchanges = new RequestState<IncomingMessage, HttpExchange>('tsession.http');
 
 /**
  * Wraps a node:http handler so that `req.session` is this request's session, its
@@ -110,9 +112,7 @@ export function withSessions(
   return function sessionRequestListener(req, res) {
     const sessionReq = req as SessionIncomingMessage;
     sessionReq.session = manager.open(nodeSessionRequest(req, trustProxy));
-    const exchange = new HttpExchange(sessionReq, res, onError);
-    exchanges.set(req, exchange);
-    exchange.run(handler);
+    new HttpExchange(sessionReq, res, onError).run(handler);
   };
 }
 
@@ -137,15 +137,16 @@ export function withSessions(
 export function retryOnConflict(handler: SessionRequestListener, options: RetryOptions = {}): SessionRequestListener {
   const attempts = retryAttempts(options);
   return function retryingListener(req: SessionIncomingMessage, res: ServerResponse): unknown {
-    const exchange = exchanges.get(req);
-    if (!exchange) throw new SessionConfigError('retryOnConflict: call it inside the handler given to `withSessions`');
+    const exchange = ResponseHold.of(req);
+    if (!(exchange instanceof HttpExchange))
+      throw new SessionConfigError('retryOnConflict: call it inside the handler given to `withSessions`');
     const before = snapshotResponse(res);
     let left = attempts - 1;
     exchange.retry = () => {
       if (left <= 0 || !exchange.restart()) return false;
       left--;
       restoreResponse(res, before);
-      req.session = req.session.reopen();
+      exchange.reopen();
       exchange.run(handler);
       return true;
     };

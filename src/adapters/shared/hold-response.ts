@@ -1,5 +1,6 @@
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { HeaderEntry } from '../../client-id/types.js';
+import type { Session } from '../../session/session.js';
 
 /**
  * What a held response's owner answers when the handler begins the response: the
@@ -12,7 +13,12 @@ const METHODS = ['writeHead', 'write', 'end', 'flushHeaders'] as const;
 type Method = (typeof METHODS)[number];
 type Callable = (this: ServerResponse, ...args: unknown[]) => unknown;
 
-/** The hold a response is under, kept on the response itself under this symbol. */
+/**
+ * The hold a response is under, kept on its request (`res.req`) under this symbol: one
+ * property per request, none on the response. Frameworks reparent their request and
+ * response objects (Express's `setPrototypeOf`), after which V8 keeps their properties in
+ * a dictionary, where every property added per request costs a copy of it.
+ */
 const HOLD = Symbol('tsession.hold');
 /** Marks a prototype whose methods already consult {@link HOLD}. */
 const INSTALLED = Symbol('tsession.holdInstalled');
@@ -31,6 +37,7 @@ const Mode = {
 type Mode = (typeof Mode)[keyof typeof Mode];
 
 type Held = { [HOLD]?: ResponseHold };
+type HeldResponse = ServerResponse & { req?: Held };
 
 /**
  * Holds a node:http response until the session has committed. node:http sends the head
@@ -52,14 +59,24 @@ type Held = { [HOLD]?: ResponseHold };
  * garbage collection it caused was most of their cost.
  */
 export abstract class ResponseHold {
+  readonly req: IncomingMessage;
   readonly res: ServerResponse;
+  /** This request's session: a conflict retry replaces it. */
+  session: Session;
   #mode: Mode = Mode.Waiting;
   #queue: [Callable, IArguments][] | undefined;
 
-  constructor(res: ServerResponse) {
+  constructor(req: IncomingMessage, res: ServerResponse, session: Session) {
+    this.req = req;
     this.res = res;
+    this.session = session;
     installHold(res);
-    (res as Held)[HOLD] = this;
+    (req as Held)[HOLD] = this;
+  }
+
+  /** The hold on `req`'s response, if an adapter holds it. */
+  static of(req: IncomingMessage): ResponseHold | undefined {
+    return (req as Held)[HOLD];
   }
 
   /** Commits when the handler begins its response with `status`. */
@@ -160,8 +177,8 @@ function wrap(target: Record<Method, Callable>, method: Method): void {
   if (typeof original !== 'function') return;
   // `arguments`, not a rest parameter: the wrapper runs on every write of every
   // response, and V8 passes `arguments` on to `apply` without making an array.
-  target[method] = function held(this: ServerResponse & Held): unknown {
-    const hold = this[HOLD];
+  target[method] = function held(this: HeldResponse): unknown {
+    const hold = this.req?.[HOLD];
     // biome-ignore lint/complexity/noArguments: see above
     return hold === undefined ? original.apply(this, arguments as never) : hold.call(method, original, arguments);
   };
