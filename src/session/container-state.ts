@@ -1,17 +1,45 @@
 import type { SessionDataContainer } from '../container/container.js';
-import { SessionStateError, SessionTooLargeError } from '../errors.js';
-import type { EntryWrite, ReplacedEntry, SessionDelta, StoredSession } from '../stores/types.js';
+import { SessionStateError } from '../errors.js';
+import { checkCap, entryBytes, INTERNAL_PACKAGE } from '../stores/record.js';
+import type { EntryWrite, ReplacedEntry, SessionDelta, StoredEntry, StoredSession } from '../stores/types.js';
 import { PackageData, type PackageGuard } from './package-data.js';
 
-/** The reserved package that holds tsession's own per-session data, such as the client binding. */
-export const INTERNAL_PACKAGE = 'tsession:internal';
+export { INTERNAL_PACKAGE };
+
 /** The key, in {@link INTERNAL_PACKAGE}, of the fingerprint a session is bound to. */
 const BINDING_KEY = 'binding';
+
+/**
+ * True when a record may be used by a request whose client has `binding` (a
+ * fingerprint, as `SessionManagerOptions.fingerprint` gives it), in `container`: no
+ * binding asked, no record, a record bound to the same fingerprint, or a record not bound
+ * yet (made before binding was turned on: the first client to use it binds it). A record
+ * bound to another client is, for that request, no record at all: it cannot read, write
+ * or end it.
+ */
+export function usableBy(
+  container: SessionDataContainer,
+  record: StoredSession | undefined,
+  binding: string | undefined,
+): boolean {
+  if (binding === undefined || record === undefined) return true;
+  const bound = bindingOf(record);
+  return bound === undefined || bound.value === encodeBinding(container, binding);
+}
+
+function bindingOf(record: StoredSession): StoredEntry | undefined {
+  return record.entries.find((e) => e.pkg === INTERNAL_PACKAGE && e.key === BINDING_KEY);
+}
+
+function encodeBinding(container: SessionDataContainer, binding: string): string {
+  return container.codec.encode(binding, [INTERNAL_PACKAGE, BINDING_KEY]);
+}
 
 /** A planned commit to one container: the delta and the session's size after it. */
 export interface ContainerCommit {
   readonly state: ContainerState;
   readonly delta: SessionDelta;
+  /** UTF-8 bytes of the session after the delta, as this request sees it (`entryBytes`). */
   readonly byteSize: number;
   /**
    * For a move ({@link ContainerState.planMove}) of a loaded record: its entries as this
@@ -36,13 +64,15 @@ export class ContainerState implements PackageGuard {
   #detached = false;
   readonly #packages = new Map<string, PackageData<object>>();
   readonly #assertOpen: () => void;
+  /** The fingerprint this request's client has, when sessions are bound to one. */
+  readonly #fingerprint: string | undefined;
   /** The encoded fingerprint this request's client has, when sessions are bound to one. */
   readonly #binding: string | undefined;
 
   constructor(container: SessionDataContainer, assertOpen: () => void, binding?: string) {
     this.container = container;
-    this.#binding =
-      binding === undefined ? undefined : container.codec.encode(binding, [INTERNAL_PACKAGE, BINDING_KEY]);
+    this.#fingerprint = binding;
+    this.#binding = binding === undefined ? undefined : encodeBinding(container, binding);
     this.#assertOpen = assertOpen;
   }
 
@@ -56,16 +86,32 @@ export class ContainerState implements PackageGuard {
     }
   }
 
-  /** @internal Refuses a new key past the container's caps on keys per package and packages per session. */
+  /**
+   * @internal Refuses a new key past the container's caps on keys per package and packages
+   * per session, at the `set`, by the store's rule (`checkCap`); the store checks them again
+   * against the record as stored.
+   */
   beforeNewKey(pkg: string, size: number): void {
     const { maxKeysPerPackage, maxPackages } = this.container;
-    if (size >= maxKeysPerPackage)
-      throw new SessionTooLargeError(size + 1, maxKeysPerPackage, `keys in package ${pkg}`);
+    checkCap(`keys in package ${pkg}`, size + 1, maxKeysPerPackage, size);
     if (size === 0) {
       const held = this.#heldPackages();
-      if (!held.has(pkg) && held.size >= maxPackages)
-        throw new SessionTooLargeError(held.size + 1, maxPackages, 'packages');
+      if (!held.has(pkg)) checkCap('packages', held.size + 1, maxPackages, held.size);
     }
+  }
+
+  /**
+   * @internal The request-side pre-check of a plan's size, by the store's rule; a create
+   * grows from nothing, an update from the record as loaded (measured only when over).
+   */
+  checkSize(plan: ContainerCommit): void {
+    this.container.checkSize(plan.byteSize, plan.delta.create ? 0 : () => this.#recordBytes());
+  }
+
+  #recordBytes(): number {
+    let bytes = 0;
+    for (const e of this.#record?.entries ?? []) bytes += entryBytes(e.pkg, e.key, e.value);
+    return bytes;
   }
 
   /** Loads the client's record once; `key` undefined means the request has no id to load. */
@@ -79,9 +125,12 @@ export class ContainerState implements PackageGuard {
   }
 
   #boundHere(record: StoredSession): boolean {
-    if (this.#binding === undefined) return true;
-    const bound = record.entries.find((e) => e.pkg === INTERNAL_PACKAGE && e.key === BINDING_KEY);
-    return bound === undefined || bound.value === this.#binding;
+    return usableBy(this.container, record, this.#fingerprint);
+  }
+
+  /** True when sessions are bound and the loaded record is not bound yet: the next commit binds it. */
+  #needsBinding(): boolean {
+    return this.#binding !== undefined && this.#record !== undefined && bindingOf(this.#record) === undefined;
   }
 
   /** The live record loaded, if any. */
@@ -138,24 +187,24 @@ export class ContainerState implements PackageGuard {
    */
   plan(): ContainerCommit | undefined {
     const changes = [...this.#packages.values()].map((data) => data.changes());
-    const writes = changes.flatMap((c) => c.writes);
-    const byteSize = changes.reduce((sum, c) => sum + c.byteSize, this.#untouchedBytes());
+    let writes = changes.flatMap((c) => c.writes);
     const record = this.#record;
     if (record === undefined && writes.length === 0) return undefined;
     const touch = this.container.touchFor(record);
     const clear = this.#cleared && record !== undefined;
-    if (writes.length === 0 && !clear && touch === undefined) return undefined;
-    const create = record === undefined;
-    return {
-      state: this,
-      byteSize,
-      delta: {
-        create,
-        writes: create || clear ? this.#withBinding(writes) : writes,
-        ...(clear && { clear }),
-        ...(touch && { touch }),
-      },
-    };
+    // A record made before binding was turned on is bound by its first use, even a read:
+    // the binding is written expecting none, so two clients racing for it cannot both win.
+    const bindNow = !clear && this.#needsBinding();
+    if (writes.length === 0 && !clear && !bindNow && touch === undefined) return undefined;
+    if (record === undefined || clear) writes = this.#withBinding(writes);
+    else if (bindNow) writes = [...writes, { ...(this.#bindingWrite() as EntryWrite), expectVersion: 0 }];
+    const byteSize =
+      changes.reduce((sum, c) => sum + c.byteSize, this.#untouchedBytes()) + this.#addedBindingBytes(writes);
+    const delta: SessionDelta =
+      record === undefined
+        ? { create: true, touch: this.container.touchFor(undefined), writes }
+        : { create: false, writes, ...(clear && { clear }), ...(touch && { touch }) };
+    return { state: this, byteSize, delta };
   }
 
   /**
@@ -170,12 +219,12 @@ export class ContainerState implements PackageGuard {
     }
     const writes: EntryWrite[] = [...this.#packages.values()].flatMap((data) => data.snapshot());
     if (writes.length === 0 && record === undefined) return undefined;
-    const byteSize = writes.reduce((sum, w) => sum + w.key.length + (w.value?.length ?? 0), 0);
-    const touch = this.container.touchFor(undefined);
+    const moved = this.#withBinding(writes);
+    const byteSize = moved.reduce((sum, w) => sum + (w.value === undefined ? 0 : entryBytes(w.pkg, w.key, w.value)), 0);
     return {
       state: this,
       byteSize,
-      delta: { create: true, writes: this.#withBinding(writes), ...(touch && { touch }) },
+      delta: { create: true, writes: moved, touch: this.container.touchFor(undefined) },
       // Every entry loaded, also when this request cleared them: the old record must be unchanged to be replaced.
       ...(record && { replacesEntries: record.entries.map(({ pkg, key, version }) => ({ pkg, key, version })) }),
     };
@@ -183,15 +232,28 @@ export class ContainerState implements PackageGuard {
 
   /** The writes of a commit that creates or clears the record, with the client binding when sessions are bound. */
   #withBinding(writes: EntryWrite[]): EntryWrite[] {
-    if (this.#binding === undefined || writes.some((w) => w.pkg === INTERNAL_PACKAGE)) return writes;
-    return [...writes, { pkg: INTERNAL_PACKAGE, key: BINDING_KEY, value: this.#binding }];
+    const binding = this.#bindingWrite();
+    if (binding === undefined || writes.some((w) => w.pkg === INTERNAL_PACKAGE)) return writes;
+    return [...writes, binding];
   }
 
+  #bindingWrite(): EntryWrite | undefined {
+    return this.#binding === undefined ? undefined : { pkg: INTERNAL_PACKAGE, key: BINDING_KEY, value: this.#binding };
+  }
+
+  /** Bytes of a binding this plan adds (the package data's sizes do not see it). */
+  #addedBindingBytes(writes: readonly EntryWrite[]): number {
+    const added = writes.find((w) => w.pkg === INTERNAL_PACKAGE && w.key === BINDING_KEY);
+    if (added?.value === undefined || (!this.#cleared && this.#record && bindingOf(this.#record))) return 0;
+    return entryBytes(added.pkg, added.key, added.value);
+  }
+
+  /** Bytes of the loaded entries of packages this request did not open (the internal one included). */
   #untouchedBytes(): number {
     if (this.#cleared || !this.#record) return 0;
     let bytes = 0;
     for (const entry of this.#record.entries) {
-      if (!this.#packages.has(entry.pkg)) bytes += entry.key.length + entry.value.length;
+      if (!this.#packages.has(entry.pkg)) bytes += entryBytes(entry.pkg, entry.key, entry.value);
     }
     return bytes;
   }

@@ -1,4 +1,5 @@
 import type { SessionCodec } from '../codec/codec.js';
+import { entryBytes } from '../stores/record.js';
 import type { EntryWrite, StoredEntry } from '../stores/types.js';
 
 /** A loaded entry: its stored encoding and version, and the value it decoded to, once read. */
@@ -19,7 +20,7 @@ export interface PackageGuard {
 /** The changes a package's data holds at commit time. */
 export interface PackageChanges {
   readonly writes: EntryWrite[];
-  /** Bytes of keys and encoded values the package holds after the changes. */
+  /** UTF-8 bytes of the package id, keys and encoded values the package holds after the changes (`entryBytes`). */
   readonly byteSize: number;
 }
 
@@ -137,13 +138,13 @@ export class PackageData<T extends object = Record<string, unknown>>
     const writes: EntryWrite[] = [];
     let byteSize = 0;
     for (const [key, original] of this.#originals) {
-      if (!this.#exposed.has(key) && this.#values.has(key)) byteSize += key.length + original.encoded.length;
+      if (!this.#exposed.has(key) && this.#values.has(key)) byteSize += entryBytes(this.pkg, key, original.encoded);
     }
     for (const key of this.#exposed) {
       const encoded = this.#values.has(key) ? this.#encodeIfChanged(key) : undefined;
       const original = this.#originals.get(key);
       if (encoded !== undefined)
-        byteSize += key.length + (encoded === SAME ? (original as Original).encoded : encoded).length;
+        byteSize += entryBytes(this.pkg, key, encoded === SAME ? (original as Original).encoded : encoded);
       if (encoded === SAME || (encoded === undefined && original === undefined)) continue;
       const expectVersion = this.#read.has(key) ? (original?.version ?? 0) : undefined;
       writes.push({

@@ -8,7 +8,8 @@ import type {
 } from '../client-id/types.js';
 import type { SessionDataContainer } from '../container/container.js';
 import { SessionStateError } from '../errors.js';
-import { type ContainerCommit, ContainerState, INTERNAL_PACKAGE } from './container-state.js';
+import type { SessionDelta } from '../stores/types.js';
+import { type ContainerCommit, ContainerState, INTERNAL_PACKAGE, usableBy } from './container-state.js';
 import type { PackageData } from './package-data.js';
 
 /**
@@ -160,15 +161,16 @@ export class Session {
     try {
       const plans = this.#plan();
       // Every check that can fail runs before the first write, so a failure writes nothing.
-      for (const { state, delta, byteSize } of plans) state.container.checkSize(delta, byteSize);
+      for (const plan of plans) plan.state.checkSize(plan);
       const key = await this.#keyFor(plans);
       const endedKey = this.#ended?.key;
       if (this.#ended && !this.#ended.moveData) await this.#destroy(this.#ended.key, this.#ended.reason);
       await Promise.all(
-        plans.map(({ state, delta, byteSize, replacesEntries }) => {
-          const replaces = delta.create && this.#ended?.moveData && state.record ? endedKey : undefined;
-          const moved = replaces ? { ...delta, replaces, ...(replacesEntries && { replacesEntries }) } : delta;
-          return state.container.commit(key as string, moved, byteSize);
+        plans.map(({ state, delta, replacesEntries }) => {
+          const replaces = this.#ended?.moveData && state.record ? endedKey : undefined;
+          const moved: SessionDelta =
+            delta.create && replaces ? { ...delta, replaces, ...(replacesEntries && { replacesEntries }) } : delta;
+          return state.container.commit(key as string, moved);
         }),
       );
       this.#headers = this.#responseHeaders(plans);
@@ -276,7 +278,14 @@ export class Session {
   }
 
   async #destroy(key: string, reason: 'invalidated' | 'regenerated'): Promise<void> {
-    await Promise.all(this.#context.containers.map((c) => c.destroy(key, reason)));
+    const binding = this.#fingerprint();
+    await Promise.all(
+      this.#context.containers.map(async (c) => {
+        // A session bound to another client is not this request's to end (SECURITY.md).
+        if (binding !== undefined && !usableBy(c, await c.load(key), binding)) return;
+        await c.destroy(key, reason);
+      }),
+    );
   }
 
   #responseHeaders(plans: readonly ContainerCommit[]): HeaderEntry[] {

@@ -17,11 +17,7 @@ describe('SPEC 27/29: timed sweeps run through the container', () => {
     });
     try {
       const touch = container.touchFor(undefined);
-      await container.commit(
-        'old',
-        { create: true, writes: [{ pkg: 'p', key: 'k', value: '1' }], ...(touch && { touch }) },
-        2,
-      );
+      await container.commit('old', { create: true, writes: [{ pkg: 'p', key: 'k', value: '1' }], touch });
       clock.advance(71);
       await expect.poll(() => ended, { timeout: 2_000 }).toEqual([['old', 'expired']]);
     } finally {
