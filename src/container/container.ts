@@ -85,6 +85,8 @@ export class SessionDataContainer {
   readonly maxKeysPerPackage: number;
   readonly codec: SessionCodec;
   readonly clock: Clock;
+  /** Seconds between this container's timed sweeps; 0: none (see `SessionDataContainerOptions.sweepIntervalSeconds`). */
+  readonly sweepIntervalSeconds: number;
   /** The caps every commit carries to the store (which checks them atomically). */
   readonly caps: SessionCaps;
   readonly #limit: SessionLimit | undefined;
@@ -113,6 +115,7 @@ export class SessionDataContainer {
     this.#limit = limit;
     this.#hooks = options;
     const interval = sweepInterval(options);
+    this.sweepIntervalSeconds = interval;
     if (interval > 0) {
       const onError = options.onSweepError ?? console.error;
       this.#sweeper = setInterval(() => this.sweep().catch(onError), interval * 1000);
