@@ -303,6 +303,19 @@ describe('caps on packages and keys per session', () => {
     expect(cookieFrom(session.responseHeaders)).toBeDefined();
   });
 
+  it('maxSessionBytes counts UTF-8 bytes of package ids, keys and values, before any store write', async () => {
+    const { manager, store } = memoryManager({ container: { maxSessionBytes: 100 } });
+    const calls = countCalls(store);
+    const client = browser(manager);
+    // 30 CJK characters: 32 UTF-16 code units as JSON, 92 UTF-8 bytes; with 'cjk' and 'v' 96 bytes.
+    await client.visit(async (s) => (await s.get('cjk')).set('v', '漢'.repeat(30)));
+    expect(calls.commit).toBe(1);
+    const session = client.open();
+    (await session.get('cjk')).set('w', '字'); // 3 + 1 + 5 bytes more: 105 > 100, though only 37 code units
+    await expect(session.commit()).rejects.toMatchObject({ name: 'SessionTooLargeError', size: 105, limit: 100 });
+    expect(calls.commit).toBe(1);
+  });
+
   it('refuses caps that are not positive integers', () => {
     expect(() => memoryManager({ container: { maxPackages: 0 } })).toThrow(/maxPackages/);
   });
