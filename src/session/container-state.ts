@@ -190,14 +190,14 @@ export class ContainerState implements PackageGuard {
     let writes = changes.flatMap((c) => c.writes);
     const record = this.#record;
     if (record === undefined && writes.length === 0) return undefined;
-    const touch = this.container.touchFor(record);
+    const touch = record === undefined ? undefined : this.container.touchFor(record);
     const clear = this.#cleared && record !== undefined;
     // A record made before binding was turned on is bound by its first use, even a read:
     // the binding is written expecting none, so two clients racing for it cannot both win.
     const bindNow = !clear && this.#needsBinding();
     if (writes.length === 0 && !clear && !bindNow && touch === undefined) return undefined;
     if (record === undefined || clear) writes = this.#withBinding(writes);
-    else if (bindNow) writes = [...writes, { ...(this.#bindingWrite() as EntryWrite), expectVersion: 0 }];
+    else if (bindNow) writes = [...writes, { ...this.#bindingWrite(), expectVersion: 0 }];
     const byteSize =
       changes.reduce((sum, c) => sum + c.byteSize, this.#untouchedBytes()) + this.#addedBindingBytes(writes);
     const delta: SessionDelta =
@@ -232,13 +232,13 @@ export class ContainerState implements PackageGuard {
 
   /** The writes of a commit that creates or clears the record, with the client binding when sessions are bound. */
   #withBinding(writes: EntryWrite[]): EntryWrite[] {
-    const binding = this.#bindingWrite();
-    if (binding === undefined || writes.some((w) => w.pkg === INTERNAL_PACKAGE)) return writes;
-    return [...writes, binding];
+    if (this.#binding === undefined || writes.some((w) => w.pkg === INTERNAL_PACKAGE)) return writes;
+    return [...writes, this.#bindingWrite()];
   }
 
-  #bindingWrite(): EntryWrite | undefined {
-    return this.#binding === undefined ? undefined : { pkg: INTERNAL_PACKAGE, key: BINDING_KEY, value: this.#binding };
+  /** The write of this client's binding; call only when sessions are bound. */
+  #bindingWrite(): EntryWrite {
+    return { pkg: INTERNAL_PACKAGE, key: BINDING_KEY, value: this.#binding as string };
   }
 
   /** Bytes of a binding this plan adds (the package data's sizes do not see it). */
