@@ -14,8 +14,14 @@ export interface ServerChild {
 
 const serversDir = new URL('../servers/', import.meta.url).pathname;
 
-/** The node flags every child runs with: the library from source, through tsx. */
-export const SOURCE_FLAGS = ['--conditions=source', '--import', 'tsx'];
+/**
+ * The node flags every child runs with: the bench's own TypeScript through tsx, and the
+ * library as users run it, from the built `dist/` (the package's default export
+ * condition), not from source: the dev transform adds work of its own (a `__name` call
+ * for every closure it creates) that no user pays. Build it first with `npm run build`
+ * (`npm run bench` does).
+ */
+export const SOURCE_FLAGS = ['--import', 'tsx'];
 
 /**
  * Forks `bench/servers/<script>.ts` with `args`; resolves the child once it listens,

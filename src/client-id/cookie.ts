@@ -1,4 +1,4 @@
-import { parse as parseCookies, type SerializeOptions, serialize } from 'cookie';
+import { type SerializeOptions, serialize } from 'cookie';
 import { MissingClientIdError, SessionConfigError } from '../errors.js';
 import { type Clock, systemClock } from '../time.js';
 import { IdSigner, type VerifiedId } from './signing.js';
@@ -216,18 +216,37 @@ function checkCookieOptions(o: CookieClientIdOptions & { path: string; sameSite:
  * Every value of the cookie `name` in a Cookie header, in order (at most
  * {@link MAX_SAME_NAME_COOKIES}). A browser sends a cookie of a more specific path or of
  * a parent domain under the same name, so a stale or planted one must not hide the
- * valid id behind it.
+ * valid id behind it. Scans the header in place rather than splitting it: it runs on
+ * every request, and the header usually carries other cookies too.
  */
 function cookieValues(header: string | undefined, name: string): string[] {
-  if (header === undefined) return [];
-  const values: string[] = [];
-  for (const pair of header.split(';')) {
-    const eq = pair.indexOf('=');
-    if (eq < 0 || pair.slice(0, eq).trim() !== name) continue;
-    values.push(parseCookies(pair.trim())[name] ?? '');
-    if (values.length === MAX_SAME_NAME_COOKIES) break;
+  if (header === undefined) return NO_VALUES;
+  let values: string[] | undefined;
+  let at = 0;
+  while (at < header.length) {
+    let end = header.indexOf(';', at);
+    if (end < 0) end = header.length;
+    const eq = header.indexOf('=', at);
+    if (eq >= 0 && eq < end && header.slice(at, eq).trim() === name) {
+      (values ??= []).push(cookieValue(header.slice(eq + 1, end).trim()));
+      if (values.length === MAX_SAME_NAME_COOKIES) break;
+    }
+    at = end + 1;
   }
-  return values;
+  return values ?? NO_VALUES;
+}
+
+const NO_VALUES: string[] = [];
+
+/** A cookie value as the `cookie` package decodes it: quotes dropped, `%` escapes decoded when valid. */
+function cookieValue(raw: string): string {
+  const unquoted = raw.length > 1 && raw[0] === '"' && raw[raw.length - 1] === '"' ? raw.slice(1, -1) : raw;
+  if (!unquoted.includes('%')) return unquoted;
+  try {
+    return decodeURIComponent(unquoted);
+  } catch {
+    return unquoted;
+  }
 }
 
 function queryParameter(url: string, name: string): string | undefined {

@@ -3,10 +3,13 @@ import { SessionConfigError } from '../errors.js';
 
 /** Bytes of CSPRNG randomness in a client id's key: 144 bits, 24 base64url characters. */
 const KEY_BYTES = 18;
+/** Characters of a key (base64url of {@link KEY_BYTES}) and of a whole `key.tag` id. */
+const KEY_LENGTH = 24;
+const ID_LENGTH = 68;
 const KEY_PATTERN = /^[A-Za-z0-9_-]{24}$/;
 const TAG_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 const MIN_SECRET_LENGTH = 32;
-/** Verified keys remembered per signer (about 100 bytes each). */
+/** Verified ids remembered per signer (about 200 bytes each). */
 const RECENT_IDS = 10_000;
 
 /** A client id whose tag verified. */
@@ -27,11 +30,14 @@ export interface VerifiedId {
 export class IdSigner {
   readonly #secrets: readonly Buffer[];
   /**
-   * Tags (under the first secret) of keys that verified recently, so a returning client
-   * costs a constant-time comparison instead of an HMAC. Keyed by the random part, which
-   * an attacker cannot guess; bounded, oldest dropped first; a miss only costs the HMAC.
+   * Ids that verified recently under the first secret, so a returning client costs one
+   * hash-table lookup instead of an HMAC. Keyed by the whole id: a forged tag is another
+   * string, which misses (a hash lookup compares no text unless the seeded hashes
+   * collide), and then pays the HMAC and the constant-time comparison. Bounded, oldest
+   * dropped first; a miss only costs the HMAC. The strings kept are copies, never slices
+   * of the request's Cookie header, which would keep the whole header alive.
    */
-  readonly #recent = new Map<string, Buffer>();
+  readonly #recent = new Map<string, VerifiedId>();
 
   constructor(secret: string | readonly string[] | undefined, owner: string) {
     this.#secrets = checkSecrets(secret, owner).map((s) => Buffer.from(s, 'utf8'));
@@ -50,29 +56,36 @@ export class IdSigner {
 
   /** The verified id, or undefined for anything malformed, truncated, tampered or foreign. */
   verify(id: string | undefined): VerifiedId | undefined {
-    if (id === undefined || id.length !== 68 || id[24] !== '.') return undefined;
-    const key = id.slice(0, 24);
-    const given = id.slice(25);
+    if (id === undefined || id.length !== ID_LENGTH || id[KEY_LENGTH] !== '.') return undefined;
+    const recent = this.#recent.get(id);
+    if (recent !== undefined) return recent;
+    const key = id.slice(0, KEY_LENGTH);
+    const given = id.slice(KEY_LENGTH + 1);
     if (!KEY_PATTERN.test(key) || !TAG_PATTERN.test(given)) return undefined;
     // Compare the text, not the decoded bytes: the tag's last character carries two
     // unused bits, so several spellings decode to the same bytes (a forgeable variant).
     const givenText = Buffer.from(given, 'latin1');
-    const cached = this.#recent.get(key);
-    if (cached && timingSafeEqual(cached, givenText)) return { id, key, stale: false };
     for (let i = 0; i < this.#secrets.length; i++) {
       const expected = Buffer.from(tag(this.#secrets[i] as Buffer, key), 'latin1');
       if (timingSafeEqual(expected, givenText)) {
-        if (i === 0) this.#remember(key, expected);
-        return { id: i === 0 ? id : this.sign(key), key, stale: i > 0 };
+        return i === 0 ? this.#remember(id) : { id: this.sign(key), key: copy(key), stale: true };
       }
     }
     return undefined;
   }
 
-  #remember(key: string, expected: Buffer): void {
+  #remember(id: string): VerifiedId {
+    const own = copy(id);
+    const verified: VerifiedId = Object.freeze({ id: own, key: own.slice(0, KEY_LENGTH), stale: false });
     if (this.#recent.size >= RECENT_IDS) this.#recent.delete(this.#recent.keys().next().value as string);
-    this.#recent.set(key, expected);
+    this.#recent.set(own, verified);
+    return verified;
   }
+}
+
+/** A string with storage of its own (not a slice of a longer one), for ASCII text. */
+function copy(text: string): string {
+  return Buffer.from(text, 'latin1').toString('latin1');
 }
 
 function tag(secret: Buffer, key: string): string {

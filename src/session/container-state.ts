@@ -58,27 +58,27 @@ export interface ContainerCommit {
  */
 export class ContainerState implements PackageGuard {
   readonly container: SessionDataContainer;
-  #loading: Promise<StoredSession | undefined> | undefined;
+  #loading: Promise<this> | undefined;
   #record: StoredSession | undefined;
   #cleared = false;
   #detached = false;
   readonly #packages = new Map<string, PackageData<object>>();
-  readonly #assertOpen: () => void;
+  readonly #session: { assertOpen(): void };
   /** The fingerprint this request's client has, when sessions are bound to one. */
   readonly #fingerprint: string | undefined;
   /** The encoded fingerprint this request's client has, when sessions are bound to one. */
   readonly #binding: string | undefined;
 
-  constructor(container: SessionDataContainer, assertOpen: () => void, binding?: string) {
+  constructor(container: SessionDataContainer, session: { assertOpen(): void }, binding?: string) {
     this.container = container;
     this.#fingerprint = binding;
     this.#binding = binding === undefined ? undefined : encodeBinding(container, binding);
-    this.#assertOpen = assertOpen;
+    this.#session = session;
   }
 
   /** @internal Throws when the session may no longer change, or this state was detached. */
   assertWritable(): void {
-    this.#assertOpen();
+    this.#session.assertOpen();
     if (this.#detached) {
       throw new SessionStateError(
         'this package data belongs to a session that was invalidated or regenerated; call session.get() again',
@@ -114,14 +114,17 @@ export class ContainerState implements PackageGuard {
     return bytes;
   }
 
-  /** Loads the client's record once; `key` undefined means the request has no id to load. */
-  load(key: string | undefined): Promise<StoredSession | undefined> {
-    this.#loading ??= key === undefined ? Promise.resolve(undefined) : this.container.load(key);
-    return this.#loading.then((record) => {
+  /**
+   * Loads the client's record once and resolves this state; `key` undefined means the
+   * request has no id to load. Later calls share the first load.
+   */
+  load(key: string | undefined): Promise<this> {
+    this.#loading ??= (key === undefined ? Promise.resolve(undefined) : this.container.load(key)).then((record) => {
       // A record bound to another client's fingerprint is, for this request, no record at all.
       this.#record = record && this.#boundHere(record) ? record : undefined;
-      return this.#record;
+      return this;
     });
+    return this.#loading;
   }
 
   #boundHere(record: StoredSession): boolean {
@@ -186,8 +189,11 @@ export class ContainerState implements PackageGuard {
    * the changed values, so it throws `SessionSerializationError` before any write.
    */
   plan(): ContainerCommit | undefined {
-    const changes = [...this.#packages.values()].map((data) => data.changes());
-    let writes = changes.flatMap((c) => c.writes);
+    // Loops, not map/flatMap/reduce: this runs at every commit, and a read-only request
+    // should allocate nothing here.
+    let writes: EntryWrite[] = [];
+    let byteSize = this.#untouchedBytes();
+    for (const data of this.#packages.values()) byteSize += data.collectChanges(writes);
     const record = this.#record;
     if (record === undefined && writes.length === 0) return undefined;
     const touch = record === undefined ? undefined : this.container.touchFor(record);
@@ -198,8 +204,7 @@ export class ContainerState implements PackageGuard {
     if (writes.length === 0 && !clear && !bindNow && touch === undefined) return undefined;
     if (record === undefined || clear) writes = this.#withBinding(writes);
     else if (bindNow) writes = [...writes, { ...this.#bindingWrite(), expectVersion: 0 }];
-    const byteSize =
-      changes.reduce((sum, c) => sum + c.byteSize, this.#untouchedBytes()) + this.#addedBindingBytes(writes);
+    byteSize += this.#addedBindingBytes(writes);
     const delta: SessionDelta =
       record === undefined
         ? { create: true, touch: this.container.touchFor(undefined), writes }

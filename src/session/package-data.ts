@@ -17,13 +17,6 @@ export interface PackageGuard {
   beforeNewKey(pkg: string, size: number): void;
 }
 
-/** The changes a package's data holds at commit time. */
-export interface PackageChanges {
-  readonly writes: EntryWrite[];
-  /** UTF-8 bytes of the package id, keys and encoded values the package holds after the changes (`entryBytes`). */
-  readonly byteSize: number;
-}
-
 /**
  * A Map-like view of one package's keys in one client's session (Zope's
  * ISessionPkgData). Synchronous once loaded. Writes, deletes and in-place mutations
@@ -130,12 +123,12 @@ export class PackageData<T extends object = Record<string, unknown>>
   }
 
   /**
-   * @internal The entry writes this package needs: every exposed key whose encoding
-   * differs from the stored one. Throws `SessionSerializationError` for a value the
-   * codec refuses.
+   * @internal Appends to `writes` the entry writes this package needs: every exposed key
+   * whose encoding differs from the stored one. Returns the UTF-8 bytes of package id,
+   * keys and encoded values the package holds after them (`entryBytes`). Throws
+   * `SessionSerializationError` for a value the codec refuses.
    */
-  changes(): PackageChanges {
-    const writes: EntryWrite[] = [];
+  collectChanges(writes: EntryWrite[]): number {
     let byteSize = 0;
     for (const [key, original] of this.#originals) {
       if (!this.#exposed.has(key) && this.#values.has(key)) byteSize += entryBytes(this.pkg, key, original.encoded);
@@ -154,7 +147,7 @@ export class PackageData<T extends object = Record<string, unknown>>
         ...(expectVersion !== undefined && { expectVersion }),
       });
     }
-    return { writes, byteSize };
+    return byteSize;
   }
 
   /** @internal Every key and encoded value, for moving the data to a new id (regenerate). */

@@ -51,6 +51,7 @@ export interface RegenerateOptions {
 
 type Phase = 'open' | 'committing' | 'done';
 const NOT_READ = Symbol('not read');
+const NO_HEADERS: readonly HeaderEntry[] = Object.freeze([]);
 
 /**
  * One request's view of a client's session (Zope's ISession). Nothing is read until
@@ -66,10 +67,11 @@ export class Session {
   #mustDeliver = false;
   /** The request's own id, ended by invalidate or regenerate in this request. */
   #ended: { key: string; reason: 'invalidated' | 'regenerated'; moveData: boolean } | undefined;
-  #states = new Map<SessionDataContainer, ContainerState>();
+  /** One state per container used, in first-use order: an array, as apps have one or two containers. */
+  #states: ContainerState[] = [];
   #phase: Phase = 'open';
   #binding: string | undefined | typeof NOT_READ = NOT_READ;
-  #headers: HeaderEntry[] = [];
+  #headers: readonly HeaderEntry[] = NO_HEADERS;
 
   /** @internal Made by `SessionManager.open()`. */
   constructor(context: SessionContext, request: SessionRequest) {
@@ -156,12 +158,42 @@ export class Session {
    * before anything is written; `ConflictError` or `StoreUnavailableError` from a store.
    */
   async commit(): Promise<void> {
+    await this.finish();
+  }
+
+  /**
+   * @internal Commits as {@link commit} does and gives the headers the response must
+   * carry. When nothing needs the store (no change, no touch, no end), it completes
+   * synchronously and returns the headers themselves, so an adapter can send the
+   * response in the same tick, untouched; otherwise it returns a promise of them.
+   */
+  finish(): readonly HeaderEntry[] | Promise<readonly HeaderEntry[]> {
     this.#assertOpen();
     this.#phase = 'committing';
+    let plans: ContainerCommit[];
     try {
-      const plans = this.#plan();
+      plans = this.#plan();
       // Every check that can fail runs before the first write, so a failure writes nothing.
       for (const plan of plans) plan.state.checkSize(plan);
+      if (plans.length === 0 && this.#ended === undefined) return this.#done(plans);
+    } catch (error) {
+      this.#phase = 'done';
+      throw error;
+    }
+    return this.#write(plans);
+  }
+
+  /**
+   * A fresh session for the same request, sharing nothing with this one: what a conflict
+   * retry runs the handler again with, so it sees the winner's data. This one is aborted.
+   */
+  reopen(): Session {
+    if (this.#phase === 'open') this.abort();
+    return new Session(this.#context, this.#request);
+  }
+
+  async #write(plans: readonly ContainerCommit[]): Promise<readonly HeaderEntry[]> {
+    try {
       const key = await this.#keyFor(plans);
       const endedKey = this.#ended?.key;
       if (this.#ended && !this.#ended.moveData) await this.#destroy(this.#ended.key, this.#ended.reason);
@@ -173,16 +205,22 @@ export class Session {
           return state.container.commit(key as string, moved);
         }),
       );
-      this.#headers = this.#responseHeaders(plans);
+      return this.#done(plans);
     } finally {
       this.#phase = 'done';
     }
   }
 
+  #done(plans: readonly ContainerCommit[]): readonly HeaderEntry[] {
+    this.#headers = this.#responseHeaders(plans);
+    this.#phase = 'done';
+    return this.#headers;
+  }
+
   /** Drops every change of this request; nothing is written and no header is sent (SPEC 32). */
   abort(): void {
     this.#phase = 'done';
-    this.#headers = [];
+    this.#headers = NO_HEADERS;
   }
 
   /** The headers the response must carry (Set-Cookie and cache prevention), known after `commit()`. */
@@ -223,14 +261,18 @@ export class Session {
     return this.#loadedStateOf(this.#context.containerFor(pkg));
   }
 
-  async #loadedStateOf(container: SessionDataContainer): Promise<ContainerState> {
-    let state = this.#states.get(container);
+  #loadedStateOf(container: SessionDataContainer): Promise<ContainerState> {
+    let state = this.#states.find((s) => s.container === container);
     if (!state) {
-      state = new ContainerState(container, () => this.#assertOpen(), this.#fingerprint());
-      this.#states.set(container, state);
+      state = new ContainerState(container, this, this.#fingerprint());
+      this.#states.push(state);
     }
-    await state.load(this.#validReading()?.key);
-    return state;
+    return state.load(this.#validReading()?.key);
+  }
+
+  /** @internal Throws unless the session may still change (for the package data it handed out). */
+  assertOpen(): void {
+    this.#assertOpen();
   }
 
   #end(reason: 'invalidated' | 'regenerated', moveData: boolean): void {
@@ -244,16 +286,19 @@ export class Session {
     if (key !== undefined)
       this.#ended = { key, reason: previous?.reason === 'invalidated' ? previous.reason : reason, moveData: move };
     if (!move) {
-      for (const state of this.#states.values()) state.detach();
-      this.#states = new Map();
+      for (const state of this.#states) state.detach();
+      this.#states = [];
     }
   }
 
   #plan(): ContainerCommit[] {
     const move = this.#ended?.moveData === true;
-    return [...this.#states.values()]
-      .map((state) => (move ? state.planMove() : state.plan()))
-      .filter((plan) => plan !== undefined);
+    const plans: ContainerCommit[] = [];
+    for (const state of this.#states) {
+      const plan = move ? state.planMove() : state.plan();
+      if (plan !== undefined) plans.push(plan);
+    }
+    return plans;
   }
 
   /**
@@ -272,7 +317,7 @@ export class Session {
   }
 
   async #isKnown(): Promise<boolean> {
-    if ([...this.#states.values()].some((s) => s.record !== undefined)) return true;
+    if (this.#states.some((s) => s.record !== undefined)) return true;
     const states = await Promise.all(this.#context.containers.map((c) => this.#loadedStateOf(c)));
     return states.some((s) => s.record !== undefined);
   }
@@ -288,19 +333,19 @@ export class Session {
     );
   }
 
-  #responseHeaders(plans: readonly ContainerCommit[]): HeaderEntry[] {
+  #responseHeaders(plans: readonly ContainerCommit[]): readonly HeaderEntry[] {
     const ids = this.#context.clientIds;
     if (this.#issued && (this.#mustDeliver || plans.some((p) => p.delta.create))) {
       return ids.deliver(this.#request, this.#issued.id);
     }
     if (this.#ended) return ids.revoke(this.#request);
     const reading = this.#validReading();
-    const known = [...this.#states.values()].some((s) => s.record !== undefined);
+    const known = this.#states.some((s) => s.record !== undefined);
     const touched = plans.some((p) => p.delta.touch !== undefined);
     if (reading && known && (reading.stale || (ids.refreshOnTouch && touched))) {
       return ids.deliver(this.#request, reading.id);
     }
-    return [];
+    return NO_HEADERS;
   }
 
   #assertOpen(): void {

@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConflictError, SessionConfigError, StoreUnavailableError } from '../../src/errors.js';
 import { SqliteStore } from '../../src/stores/sqlite/index.js';
-import { prepareStatements, SCHEMA_VERSION } from '../../src/stores/sqlite/schema.js';
+import { prepareStatements } from '../../src/stores/sqlite/schema.js';
 import type { NewRecordDelta, SessionDelta } from '../../src/stores/types.js';
 
 const T0 = 1_700_000_000;

@@ -1,16 +1,17 @@
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { SessionRequest } from '../../client-id/types.js';
-import { ConflictError } from '../../errors.js';
+import { ConflictError, SessionConfigError } from '../../errors.js';
 import type { SessionManager } from '../../session/manager.js';
 import type { Session as TSession } from '../../session/session.js';
 import { withCookiePath } from '../shared/cookie-path.js';
-import { holdResponse } from '../shared/hold-response.js';
+import { ResponseHold, type Settlement } from '../shared/hold-response.js';
 import { NodeSessionRequest } from '../shared/node-request.js';
-import { restoreResponse, snapshotResponse } from '../shared/node-response.js';
-import { type ExpressSessionState, states } from './state.js';
+import { type ResponseSnapshot, restoreResponse, snapshotResponse } from '../shared/node-response.js';
+import { RequestState } from '../shared/request-state.js';
+import { type RetryOptions, retryAttempts } from '../shared/retry.js';
 
-export { type RetryOptions, retryOnConflict } from './retry.js';
+export type { RetryOptions } from '../shared/retry.js';
 
 declare global {
   namespace Express {
@@ -68,52 +69,120 @@ export interface ExpressSessionOptions {
 export function sessions(manager: SessionManager, options: ExpressSessionOptions = {}): RequestHandler {
   const pathFromMount = options.pathFromMount ?? false;
   return function tsessionMiddleware(req: Request, res: Response, next: NextFunction): void {
-    if (states.get(req)) {
+    if (exchanges.get(req)) {
       next();
       return;
     }
-    const mountPath = pathFromMount ? req.baseUrl : '';
-    const request = expressSessionRequest(req);
-    const session = manager.open(request);
-    const state: ExpressSessionState = {
-      manager,
-      request,
-      session,
-      snapshot: snapshotResponse(res),
-      held: holdResponse(
-        res,
-        (status) => settle(state, status, mountPath),
-        (error) => failed(state, res, next, error),
-      ),
-    };
-    states.set(req, state);
-    req.tsession = session;
+    req.tsession = manager.open(expressSessionRequest(req));
+    exchanges.set(req, new ExpressExchange(req, res, next, pathFromMount ? req.baseUrl : ''));
     next();
   };
 }
 
-/** Commits when the response begins; aborts when it is a server error. */
-function settle(state: ExpressSessionState, status: number, mountPath: string) {
-  const session = state.session;
-  if (!session.isOpen) return undefined;
-  if (status >= 500) {
-    session.abort();
-    return undefined;
+/**
+ * One request's exchange: the hold on its response (it commits when the response
+ * begins, and aborts instead when that is a server error), the response as the route
+ * found it, and the retry a `retryOnConflict` route installed.
+ */
+class ExpressExchange extends ResponseHold {
+  readonly req: Request;
+  readonly next: NextFunction;
+  readonly mountPath: string;
+  readonly snapshot: ResponseSnapshot;
+  /** Set by `retryOnConflict`: runs the handler again; false when no attempt is left. */
+  retry: (() => boolean) | undefined;
+
+  constructor(req: Request, res: Response, next: NextFunction, mountPath: string) {
+    super(res);
+    this.req = req;
+    this.next = next;
+    this.mountPath = mountPath;
+    this.snapshot = snapshotResponse(res);
   }
-  return session.commit().then(() => withCookiePath(session.responseHeaders, mountPath));
+
+  protected settle(status: number): Settlement {
+    const session = this.req.tsession;
+    if (!session.isOpen) return undefined;
+    if (status >= 500) {
+      session.abort();
+      return undefined;
+    }
+    const headers = session.finish();
+    if (this.mountPath === '') return headers;
+    return headers instanceof Promise
+      ? headers.then((h) => withCookiePath(h, this.mountPath))
+      : withCookiePath(headers, this.mountPath);
+  }
+
+  /** A failed commit: retry the route if it opted in, else hand the error to Express with the response reset. */
+  protected fail(error: unknown): void {
+    if (error instanceof ConflictError && this.retry?.()) return;
+    if (!this.res.headersSent) restoreResponse(this.res, this.snapshot);
+    this.next(error);
+  }
 }
 
-/** A failed commit: retry the route if it opted in, else hand the error to Express with the response reset. */
-function failed(state: ExpressSessionState, res: ServerResponse, next: NextFunction, error: unknown): void {
-  if (isConflict(error) && state.retry?.()) return;
-  if (!res.headersSent) restoreResponse(res, state.snapshot);
-  next(error);
-}
-
-function isConflict(error: unknown): boolean {
-  return error instanceof ConflictError;
-}
+const exchanges = new RequestState<IncomingMessage, ExpressExchange>('tsession.express');
 
 function expressSessionRequest(req: Request): SessionRequest {
   return new NodeSessionRequest(req.method, req.originalUrl, req.headers, () => req.secure);
+}
+
+/**
+ * Lets a route be run again when its commit loses a race (`ConflictError`), as Zope's
+ * publisher retried conflicting requests: the response it began is dropped, the
+ * status and headers are put back as they were, and the handler runs with a fresh
+ * session that sees the winner's data. Use it only for handlers that are safe to run
+ * twice (their effects outside the session are idempotent). When every attempt
+ * conflicts, Express's error path answers 409.
+ *
+ * The handler's own errors abort the session and go to `next(err)`.
+ *
+ * @param handler the route handler
+ * @param options see {@link RetryOptions}
+ * @throws SessionConfigError when `attempts` is not a positive integer
+ * @example
+ * ```ts
+ * app.post('/counter', retryOnConflict(async (req, res) => {
+ *   const counter = await req.tsession.get('app.counter');
+ *   counter.set('n', (counter.get('n') ?? 0) + 1);
+ *   res.json({ n: counter.get('n') });
+ * }));
+ * ```
+ */
+export function retryOnConflict(handler: RequestHandler, options: RetryOptions = {}): RequestHandler {
+  const attempts = retryAttempts(options);
+  return function retryingHandler(req: Request, res: Response, next: NextFunction): void {
+    const exchange = exchanges.get(req);
+    if (!exchange) {
+      next(
+        new SessionConfigError("retryOnConflict: mount tsession's `sessions(manager)` middleware before this route"),
+      );
+      return;
+    }
+    const before = snapshotResponse(res);
+    let left = attempts - 1;
+    const run = (): void => {
+      const session = req.tsession;
+      const fail = (error: unknown) => {
+        if (session.isOpen) session.abort();
+        next(error);
+      };
+      try {
+        const result: unknown = handler(req, res, next);
+        if (result instanceof Promise) result.catch(fail);
+      } catch (error) {
+        fail(error);
+      }
+    };
+    exchange.retry = () => {
+      if (left <= 0 || !exchange.restart()) return false;
+      left--;
+      restoreResponse(res, before);
+      req.tsession = req.tsession.reopen();
+      run();
+      return true;
+    };
+    run();
+  };
 }

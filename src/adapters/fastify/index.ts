@@ -1,11 +1,13 @@
-import type { FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginCallback, FastifyReply, FastifyRequest, RouteHandlerMethod } from 'fastify';
+import type { HeaderEntry, SessionRequest } from '../../client-id/types.js';
 import { SessionConfigError } from '../../errors.js';
 import type { SessionManager } from '../../session/manager.js';
-import type { Session as TSession } from '../../session/session.js';
+import { Session as TSession } from '../../session/session.js';
 import { withCookiePath } from '../shared/cookie-path.js';
-import { fastifySessionRequest, states } from './state.js';
+import { NodeSessionRequest } from '../shared/node-request.js';
+import { committedOrRetry, type RetryOptions, retryAttempts } from '../shared/retry.js';
 
-export { type RetryOptions, retryOnConflict } from './retry.js';
+export type { RetryOptions } from '../shared/retry.js';
 
 // Aliased: inside `declare module 'fastify'`, a bare `Session` would name @fastify/session's interface.
 declare module 'fastify' {
@@ -66,21 +68,31 @@ export const sessions: FastifyPluginCallback<FastifySessionOptions> = function t
   fastify.decorateRequest('tsession', null as unknown as TSession);
 
   fastify.addHook('onRequest', function openSession(request, _reply, next) {
-    const sessionRequest = fastifySessionRequest(request);
-    states.set(request, { manager, request: sessionRequest });
-    request.tsession = manager.open(sessionRequest);
+    request.tsession = manager.open(fastifySessionRequest(request));
     next();
   });
 
-  fastify.addHook('onSend', async function commitSession(request: FastifyRequest, reply: FastifyReply, payload) {
+  // A callback hook, not an async one: a request that changed nothing goes on at once.
+  fastify.addHook('onSend', function commitSession(request: FastifyRequest, reply: FastifyReply, payload, next) {
     const session = request.tsession;
-    if (!session) return payload;
-    if (session.isOpen) {
-      if (reply.statusCode >= 500) session.abort();
-      else await session.commit();
+    if (!session) return next(null, payload);
+    const addHeaders = (headers: readonly HeaderEntry[]) => {
+      for (const [name, value] of withCookiePath(headers, mountPath)) reply.header(name, value);
+      next(null, payload);
+    };
+    if (!session.isOpen) return addHeaders(session.responseHeaders);
+    if (reply.statusCode >= 500) {
+      session.abort();
+      return next(null, payload);
     }
-    for (const [name, value] of withCookiePath(session.responseHeaders, mountPath)) reply.header(name, value);
-    return payload;
+    let headers: ReturnType<TSession['finish']>;
+    try {
+      headers = session.finish();
+    } catch (error) {
+      return next(error as Error);
+    }
+    if (headers instanceof Promise) headers.then(addHeaders, (error: Error) => next(error));
+    else addHeaders(headers);
   });
 
   fastify.addHook('onError', async function abortSession(request) {
@@ -93,3 +105,50 @@ const plugin = sessions as unknown as Record<symbol, unknown>;
 plugin[Symbol.for('skip-override')] = true;
 plugin[Symbol.for('fastify.display-name')] = 'tsession';
 plugin[Symbol.for('plugin-meta')] = { name: 'tsession', fastify: '5.x' };
+
+/**
+ * Lets a route be run again when its commit loses a race (`ConflictError`), as Zope's
+ * publisher retried conflicting requests: the wrapper commits right after the handler
+ * returns its payload, and on a conflict puts back the reply's status and headers and
+ * runs the handler with a fresh session that sees the winner's data. Use it only for
+ * handlers that are safe to run twice. The handler must return its payload (a handler
+ * that calls `reply.send()` itself is committed in `onSend` and cannot be retried).
+ * When every attempt conflicts, Fastify's error handler answers 409.
+ *
+ * @throws SessionConfigError when `attempts` is not a positive integer
+ * @example
+ * ```ts
+ * app.post('/counter', retryOnConflict(async (request) => {
+ *   const counter = await request.tsession.get('app.counter');
+ *   counter.set('n', (counter.get('n') ?? 0) + 1);
+ *   return { n: counter.get('n') };
+ * }));
+ * ```
+ */
+export function retryOnConflict(handler: RouteHandlerMethod, options: RetryOptions = {}): RouteHandlerMethod {
+  const attempts = retryAttempts(options);
+  return async function retryingHandler(this: unknown, request: FastifyRequest, reply: FastifyReply) {
+    if (!(request.tsession instanceof TSession)) {
+      throw new SessionConfigError("retryOnConflict: register tsession's `sessions` plugin first");
+    }
+    const status = reply.statusCode;
+    const headers = reply.getHeaders();
+    for (let attempt = 1; ; attempt++) {
+      const result: unknown = await (handler as (this: unknown, ...args: unknown[]) => unknown).call(
+        this,
+        request,
+        reply,
+      );
+      if (reply.sent || (await committedOrRetry(request.tsession, attempt, attempts))) return result;
+      for (const name of Object.keys(reply.getHeaders())) reply.removeHeader(name);
+      reply.headers(headers);
+      reply.code(status);
+      request.tsession = request.tsession.reopen();
+    }
+  };
+}
+
+/** A {@link SessionRequest} over a Fastify request; `secure` follows Fastify's `trustProxy` through `request.protocol`. */
+function fastifySessionRequest(request: FastifyRequest): SessionRequest {
+  return new NodeSessionRequest(request.method, request.url, request.headers, () => request.protocol === 'https');
+}

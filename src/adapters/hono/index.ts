@@ -1,13 +1,15 @@
-import type { Context, MiddlewareHandler } from 'hono';
-import { isSessionError } from '../../errors.js';
+import type { Context, Handler, MiddlewareHandler } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { isSessionError, SessionConfigError } from '../../errors.js';
 import type { SessionManager } from '../../session/manager.js';
-import type { Session as TSession } from '../../session/session.js';
+import { Session as TSession } from '../../session/session.js';
 import { withCookiePath } from '../shared/cookie-path.js';
 import { errorAnswer } from '../shared/errors.js';
+import { committedOrRetry, type RetryOptions, retryAttempts } from '../shared/retry.js';
 import { errorResponse, webSessionRequest } from '../shared/web-request.js';
-import { sessionError, states } from './state.js';
 
-export { type RetryOptions, retryOnConflict } from './retry.js';
+export type { RetryOptions } from '../shared/retry.js';
 
 declare module 'hono' {
   interface ContextVariableMap {
@@ -61,9 +63,7 @@ export function sessions(manager: SessionManager, options: HonoSessionOptions = 
   const trustProxy = options.trustProxy ?? false;
   const mountPath = options.mountPath ?? '';
   return async function tsessionMiddleware(c: Context, next: () => Promise<void>): Promise<void> {
-    const request = webSessionRequest(c.req.raw, trustProxy);
-    states.set(c, { manager, request });
-    c.set('session', manager.open(request));
+    c.set('session', manager.open(webSessionRequest(c.req.raw, trustProxy)));
     await next();
     const session = c.get('session');
     if (c.error) {
@@ -73,7 +73,10 @@ export function sessions(manager: SessionManager, options: HonoSessionOptions = 
     }
     if (session.isOpen) {
       if (c.res.status >= 500) session.abort();
-      else await session.commit().catch((error: unknown) => Promise.reject(sessionError(error)));
+      else {
+        const pending = finished(session);
+        if (pending) await pending;
+      }
     }
     for (const [name, value] of withCookiePath(session.responseHeaders, mountPath)) {
       c.header(name, value, { append: name.toLowerCase() === 'set-cookie' });
@@ -81,9 +84,60 @@ export function sessions(manager: SessionManager, options: HonoSessionOptions = 
   };
 }
 
+/** Commits, waiting only when the commit needs the store; a failure comes out as Hono's error path expects it. */
+function finished(session: TSession): Promise<unknown> | undefined {
+  try {
+    const headers = session.finish();
+    return headers instanceof Promise
+      ? headers.catch((error: unknown) => Promise.reject(sessionError(error)))
+      : undefined;
+  } catch (error) {
+    throw sessionError(error);
+  }
+}
+
+/** A failed commit as Hono's error path expects it: an HTTPException with the status, the error as cause. */
+function sessionError(error: unknown): HTTPException {
+  const { status, message } = errorAnswer(error);
+  return new HTTPException(status as ContentfulStatusCode, { message, cause: error });
+}
+
 /** A tsession error that the app's error handler answered with a bare 500 gets its own status. */
 function answerSessionError(c: Context, error: Error): void {
   if (!isSessionError(error) || c.res.status !== 500 || errorAnswer(error).status === 500) return;
   c.res = undefined;
   c.res = errorResponse(error);
+}
+
+/**
+ * Lets a handler be run again when its commit loses a race (`ConflictError`), as Zope's
+ * publisher retried conflicting requests: the wrapper commits right after the handler
+ * returns its Response, and on a conflict drops that Response and runs the handler again
+ * with a fresh `c.get('session')` that sees the winner's data. Use it only for handlers
+ * that are safe to run twice. When every attempt conflicts, the error path answers 409.
+ *
+ * @throws SessionConfigError when `attempts` is not a positive integer
+ * @example
+ * ```ts
+ * app.post('/counter', retryOnConflict(async (c) => {
+ *   const counter = await c.get('session').get('app.counter');
+ *   counter.set('n', (counter.get('n') ?? 0) + 1);
+ *   return c.json({ n: counter.get('n') });
+ * }));
+ * ```
+ */
+export function retryOnConflict<H extends Handler>(handler: H, options: RetryOptions = {}): H {
+  const attempts = retryAttempts(options);
+  const retrying = async function retryingHandler(c: Context, next: () => Promise<void>) {
+    if (!(c.get('session') instanceof TSession)) {
+      throw new SessionConfigError("retryOnConflict: use tsession's `sessions(manager)` middleware first");
+    }
+    for (let attempt = 1; ; attempt++) {
+      const response = await handler(c, next);
+      const session = c.get('session');
+      if (await committedOrRetry(session, attempt, attempts)) return response;
+      c.set('session', session.reopen());
+    }
+  };
+  return retrying as unknown as H;
 }

@@ -1,14 +1,16 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ConflictError } from '../../errors.js';
+import { ConflictError, SessionConfigError } from '../../errors.js';
 import type { SessionManager } from '../../session/manager.js';
 import type { Session } from '../../session/session.js';
 import { errorAnswer, logServerErrors } from '../shared/errors.js';
-import { holdResponse, sendPlainError } from '../shared/hold-response.js';
+import { ResponseHold, type Settlement, sendPlainError } from '../shared/hold-response.js';
 import { nodeSessionRequest, type TrustProxy } from '../shared/node-request.js';
-import { type HttpSessionState, states } from './state.js';
+import { restoreResponse, snapshotResponse } from '../shared/node-response.js';
+import { RequestState } from '../shared/request-state.js';
+import { type RetryOptions, retryAttempts } from '../shared/retry.js';
 
 export type { TrustProxy } from '../shared/node-request.js';
-export { type RetryOptions, retryOnConflict } from './retry.js';
+export type { RetryOptions } from '../shared/retry.js';
 
 /** A node:http request with its session. */
 export interface SessionIncomingMessage extends IncomingMessage {
@@ -28,11 +30,66 @@ export interface HttpSessionOptions {
 }
 
 /**
+ * One request's exchange: its session, the hold on its response, and the retry a
+ * `retryOnConflict` handler installed. One object per request, its own hold, so the
+ * adapter allocates no closures per request.
+ */
+class HttpExchange extends ResponseHold {
+  readonly req: SessionIncomingMessage;
+  readonly onError: (error: unknown, req: IncomingMessage) => void;
+  /** Set by `retryOnConflict`: runs the handler again; false when no attempt is left. */
+  retry: (() => boolean) | undefined;
+
+  constructor(req: SessionIncomingMessage, res: ServerResponse, onError: HttpExchange['onError']) {
+    super(res);
+    this.req = req;
+    this.onError = onError;
+  }
+
+  protected settle(): Settlement {
+    const session = this.req.session;
+    return session.isOpen ? session.finish() : undefined;
+  }
+
+  protected fail(error: unknown): void {
+    if (error instanceof ConflictError && this.retry?.()) return;
+    this.onError(error, this.req);
+    const { status, message } = errorAnswer(error);
+    sendPlainError(this.res, status, message);
+  }
+
+  /** Answers a handler's error: abort, then the error response. */
+  handlerFailed(error: unknown): void {
+    // Once the response has begun, the commit decides its outcome; the error is only reported.
+    if (this.hasStarted()) {
+      this.onError(error, this.req);
+      return;
+    }
+    if (this.req.session.isOpen) this.req.session.abort();
+    this.fail(error);
+  }
+
+  /** Runs `handler` and answers whatever it throws or rejects with. */
+  run(handler: SessionRequestListener): void {
+    let result: unknown;
+    try {
+      result = handler(this.req, this.res);
+    } catch (error) {
+      this.handlerFailed(error);
+      return;
+    }
+    if (result instanceof Promise) result.catch((error: unknown) => this.handlerFailed(error));
+  }
+}
+
+const exchanges = new RequestState<IncomingMessage, HttpExchange>('tsession.http');
+
+/**
  * Wraps a node:http handler so that `req.session` is this request's session, its
  * changes are committed before the response's head goes out (so a redirect followed
  * at once by the next request sees them), and nothing is written when the handler
  * throws. Typed errors become responses: 409 for a conflict, 503 for a store that is
- * down.
+ * down. A request that changed nothing is answered in the same tick, untouched.
  *
  * @example
  * ```ts
@@ -49,39 +106,52 @@ export function withSessions(
   options: HttpSessionOptions = {},
 ): (req: IncomingMessage, res: ServerResponse) => void {
   const onError = options.onError ?? logServerErrors;
+  const trustProxy = options.trustProxy;
   return function sessionRequestListener(req, res) {
-    const request = nodeSessionRequest(req, options.trustProxy);
-    const session = manager.open(request);
-    const fail = (error: unknown) => {
-      if (error instanceof ConflictError && state.retry?.()) return;
-      onError(error, req);
-      const { status, message } = errorAnswer(error);
-      sendPlainError(res, status, message);
-    };
-    const held = holdResponse(res, () => settle(state.session), fail);
-    const handlerFailed = (error: unknown) => {
-      // Once the response has begun, the commit decides its outcome; the error is only reported.
-      if (held.hasStarted()) return onError(error, req);
-      if (state.session.isOpen) state.session.abort();
-      fail(error);
-    };
-    const state: HttpSessionState = { manager, request, session, held, handlerFailed };
-    states.set(req, state);
-    (req as SessionIncomingMessage).session = session;
-    let result: unknown;
-    try {
-      result = handler(req as SessionIncomingMessage, res);
-    } catch (error) {
-      return handlerFailed(error);
-    }
-    if (result instanceof Promise) result.catch(handlerFailed);
+    const sessionReq = req as SessionIncomingMessage;
+    sessionReq.session = manager.open(nodeSessionRequest(req, trustProxy));
+    const exchange = new HttpExchange(sessionReq, res, onError);
+    exchanges.set(req, exchange);
+    exchange.run(handler);
   };
 }
 
-/** Commits an open session and resolves its headers; undefined when there is nothing to do. */
-export function settle(session: Session): ReturnType<Parameters<typeof holdResponse>[1]> {
-  if (!session.isOpen) return undefined;
-  return session.commit().then(() => session.responseHeaders);
+/**
+ * Lets a handler be run again when its commit loses a race (`ConflictError`), as Zope's
+ * publisher retried conflicting requests: the response it began is dropped (status and
+ * headers put back as they were) and it runs again with a fresh `req.session` that sees
+ * the winner's data. Use it inside {@link withSessions}, for handlers that are safe to
+ * run twice. When every attempt conflicts, the answer is 409.
+ *
+ * @throws SessionConfigError when `attempts` is not a positive integer
+ * @example
+ * ```ts
+ * const counter = retryOnConflict(async (req, res) => {
+ *   const data = await req.session.get('app.counter');
+ *   data.set('n', (data.get('n') ?? 0) + 1);
+ *   res.end(String(data.get('n')));
+ * });
+ * http.createServer(withSessions(manager, (req, res) => (req.url === '/counter' ? counter(req, res) : other(req, res))));
+ * ```
+ */
+export function retryOnConflict(handler: SessionRequestListener, options: RetryOptions = {}): SessionRequestListener {
+  const attempts = retryAttempts(options);
+  return function retryingListener(req: SessionIncomingMessage, res: ServerResponse): unknown {
+    const exchange = exchanges.get(req);
+    if (!exchange) throw new SessionConfigError('retryOnConflict: call it inside the handler given to `withSessions`');
+    const before = snapshotResponse(res);
+    let left = attempts - 1;
+    exchange.retry = () => {
+      if (left <= 0 || !exchange.restart()) return false;
+      left--;
+      restoreResponse(res, before);
+      req.session = req.session.reopen();
+      exchange.run(handler);
+      return true;
+    };
+    exchange.run(handler);
+    return undefined;
+  };
 }
 
 export { fetchListener } from './fetch-listener.js';

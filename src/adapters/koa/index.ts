@@ -1,11 +1,14 @@
 import type { Context, Middleware, Next } from 'koa';
-import { isSessionError } from '../../errors.js';
+import type { SessionRequest } from '../../client-id/types.js';
+import { isSessionError, SessionConfigError } from '../../errors.js';
 import type { SessionManager } from '../../session/manager.js';
-import type { Session as TSession } from '../../session/session.js';
+import { Session as TSession } from '../../session/session.js';
 import { withCookiePath } from '../shared/cookie-path.js';
-import { koaSessionRequest, states } from './state.js';
+import { NodeSessionRequest } from '../shared/node-request.js';
+import { type ResponseSnapshot, restoreResponse, snapshotResponse } from '../shared/node-response.js';
+import { committedOrRetry, type RetryOptions, retryAttempts } from '../shared/retry.js';
 
-export { type RetryOptions, retryOnConflict } from './retry.js';
+export type { RetryOptions } from '../shared/retry.js';
 
 declare module 'koa' {
   interface DefaultContext {
@@ -56,9 +59,7 @@ export interface KoaSessionOptions {
 export function sessions(manager: SessionManager, options: KoaSessionOptions = {}): Middleware {
   const mountPath = options.mountPath ?? '';
   return async function tsessionMiddleware(ctx: Context, next: Next): Promise<void> {
-    const request = koaSessionRequest(ctx);
-    states.set(ctx, { manager, request });
-    ctx.session = manager.open(request);
+    ctx.session = manager.open(koaSessionRequest(ctx));
     try {
       await next();
     } catch (error) {
@@ -68,7 +69,10 @@ export function sessions(manager: SessionManager, options: KoaSessionOptions = {
     const session = ctx.session;
     if (session.isOpen) {
       if (ctx.status >= 500) session.abort();
-      else await session.commit().catch((error: unknown) => Promise.reject(exposed(error)));
+      else {
+        const pending = finished(session);
+        if (pending) await pending;
+      }
     }
     for (const [name, value] of withCookiePath(session.responseHeaders, mountPath)) {
       if (name.toLowerCase() === 'set-cookie') ctx.append(name, value);
@@ -77,10 +81,84 @@ export function sessions(manager: SessionManager, options: KoaSessionOptions = {
   };
 }
 
+/** Commits, waiting only when the commit needs the store; errors come out exposed as Koa expects. */
+function finished(session: TSession): Promise<unknown> | undefined {
+  try {
+    const headers = session.finish();
+    return headers instanceof Promise ? headers.catch((error: unknown) => Promise.reject(exposed(error))) : undefined;
+  } catch (error) {
+    throw exposed(error);
+  }
+}
+
 /** Marks tsession's client errors (4xx) as safe to show, as `ctx.throw` would. */
 function exposed(error: unknown): unknown {
   if (isSessionError(error) && !('expose' in error)) {
     Object.defineProperty(error, 'expose', { value: error.status < 500, configurable: true });
   }
   return error;
+}
+/**
+ * Lets a handler be run again when its commit loses a race (`ConflictError`), as Zope's
+ * publisher retried conflicting requests: the wrapper commits right after the handler,
+ * and on a conflict forgets the body, status and headers it set and runs it again with
+ * a fresh `ctx.session` that sees the winner's data. Use it only for handlers that are
+ * safe to run twice. When every attempt conflicts, Koa answers 409.
+ *
+ * @throws SessionConfigError when `attempts` is not a positive integer
+ * @example
+ * ```ts
+ * router.post('/counter', retryOnConflict(async (ctx) => {
+ *   const counter = await ctx.session.get('app.counter');
+ *   counter.set('n', (counter.get('n') ?? 0) + 1);
+ *   ctx.body = { n: counter.get('n') };
+ * }));
+ * ```
+ */
+export function retryOnConflict(handler: Middleware, options: RetryOptions = {}): Middleware {
+  const attempts = retryAttempts(options);
+  return async function retryingMiddleware(ctx: Context, next: Next): Promise<void> {
+    if (!(ctx.session instanceof TSession)) {
+      throw new SessionConfigError("retryOnConflict: use tsession's `sessions(manager)` middleware first");
+    }
+    const before = snapshotKoaResponse(ctx);
+    for (let attempt = 1; ; attempt++) {
+      await handler(ctx, next);
+      if (await committedOrRetry(ctx.session, attempt, attempts)) return;
+      restoreKoaResponse(ctx, before);
+      ctx.session = ctx.session.reopen();
+    }
+  };
+}
+
+/** A {@link SessionRequest} over a Koa context; `secure` follows `ctx.secure`, so `app.proxy` decides. */
+function koaSessionRequest(ctx: Context): SessionRequest {
+  return new NodeSessionRequest(ctx.method, ctx.originalUrl, ctx.headers, () => ctx.secure);
+}
+
+/** Koa's response state that a handler run changes; its field names are the same in Koa 2 and 3. */
+interface KoaResponseInternals {
+  _body: unknown;
+  _explicitStatus?: boolean | undefined;
+  _explicitNullBody?: boolean | undefined;
+}
+
+/** The response as it was before a handler ran: the node response's, and Koa's own status flag. */
+interface KoaResponseSnapshot extends ResponseSnapshot {
+  readonly explicitStatus: boolean | undefined;
+}
+
+/** The response as a handler is about to find it, for a retry to return to. */
+function snapshotKoaResponse(ctx: Context): KoaResponseSnapshot {
+  const internals = ctx.response as unknown as KoaResponseInternals;
+  return { ...snapshotResponse(ctx.res), explicitStatus: internals._explicitStatus };
+}
+
+/** Forgets the body, status and headers a handler run set, for a conflict retry. */
+function restoreKoaResponse(ctx: Context, snap: KoaResponseSnapshot): void {
+  const internals = ctx.response as unknown as KoaResponseInternals;
+  restoreResponse(ctx.res, snap);
+  internals._body = undefined;
+  internals._explicitNullBody = undefined;
+  internals._explicitStatus = snap.explicitStatus;
 }

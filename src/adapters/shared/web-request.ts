@@ -28,8 +28,8 @@ export function withSessionHeaders(response: Response, headers: readonly HeaderE
 
 /** Commits the session if it is still open, and returns the response carrying its headers. */
 export async function commitToResponse(session: Session, response: Response): Promise<Response> {
-  if (session.isOpen) await session.commit();
-  return withSessionHeaders(response, session.responseHeaders);
+  const headers = session.isOpen ? session.finish() : session.responseHeaders;
+  return withSessionHeaders(response, headers instanceof Promise ? await headers : headers);
 }
 
 /** A plain-text answer for an error, as {@link errorAnswer} maps it. */

@@ -1,11 +1,16 @@
+import { SessionConfigError } from '../../errors.js';
 import type { SessionManager } from '../../session/manager.js';
 import type { Session } from '../../session/session.js';
 import { logServerErrors } from '../shared/errors.js';
+import { RequestState } from '../shared/request-state.js';
+import { committedOrRetry, type RetryOptions, retryAttempts } from '../shared/retry.js';
 import { commitToResponse, errorResponse, webSessionRequest } from '../shared/web-request.js';
-import { states, type WebSessionState } from './state.js';
 
+export type { RetryOptions } from '../shared/retry.js';
 export { commitToResponse, webSessionRequest, withSessionHeaders } from '../shared/web-request.js';
-export { type RetryOptions, retryOnConflict } from './retry.js';
+
+/** The current session of a request: a conflict retry replaces it. */
+const sessions = new RequestState<Request, { session: Session }>('tsession.web');
 
 /** A Web-standard handler that gets the request's session as its second argument. */
 export type SessionFetchHandler = (request: Request, session: Session) => Response | Promise<Response>;
@@ -39,9 +44,8 @@ export function withSessions(
 ): (request: Request) => Promise<Response> {
   const onError = options.onError ?? logServerErrors;
   return async function sessionFetchHandler(request) {
-    const sessionRequest = webSessionRequest(request, options.trustProxy);
-    const state: WebSessionState = { manager, request: sessionRequest, session: manager.open(sessionRequest) };
-    states.set(request, state);
+    const state = { session: manager.open(webSessionRequest(request, options.trustProxy)) };
+    sessions.set(request, state);
     try {
       const response = await handler(request, state.session);
       return await commitToResponse(state.session, response);
@@ -49,6 +53,38 @@ export function withSessions(
       if (state.session.isOpen) state.session.abort();
       onError(error, request);
       return errorResponse(error);
+    }
+  };
+}
+
+/**
+ * Lets a handler be run again when its commit loses a race (`ConflictError`), as Zope's
+ * publisher retried conflicting requests: the wrapper commits right after the handler
+ * returns its Response, and on a conflict drops that Response and runs the handler again
+ * with a fresh session that sees the winner's data. Use it inside {@link withSessions},
+ * for handlers that are safe to run twice. When every attempt conflicts, the answer is 409.
+ *
+ * @throws SessionConfigError when `attempts` is not a positive integer
+ * @example
+ * ```ts
+ * const counter = retryOnConflict(async (request, session) => {
+ *   const data = await session.get('app.counter');
+ *   data.set('n', (data.get('n') ?? 0) + 1);
+ *   return Response.json({ n: data.get('n') });
+ * });
+ * export default { fetch: withSessions(manager, (request, session) => counter(request, session)) };
+ * ```
+ */
+export function retryOnConflict(handler: SessionFetchHandler, options: RetryOptions = {}): SessionFetchHandler {
+  const attempts = retryAttempts(options);
+  return async function retryingFetchHandler(request, session) {
+    const state = sessions.get(request);
+    if (!state) throw new SessionConfigError('retryOnConflict: call it inside the handler given to `withSessions`');
+    state.session = session;
+    for (let attempt = 1; ; attempt++) {
+      const response = await handler(request, state.session);
+      if (await committedOrRetry(state.session, attempt, attempts)) return response;
+      state.session = state.session.reopen();
     }
   };
 }
