@@ -105,7 +105,9 @@ export class ContainerState implements PackageGuard {
    * grows from nothing, an update from the record as loaded (measured only when over).
    */
   checkSize(plan: ContainerCommit): void {
-    this.container.checkSize(plan.byteSize, plan.delta.create ? 0 : () => this.#recordBytes());
+    // Under the cap (the common case) the rule passes whatever the record held: skip the closure.
+    if (plan.byteSize <= this.container.maxSessionBytes) return;
+    this.container.checkSize(plan.byteSize, plan.delta.create ? 0 : this.#recordBytes());
   }
 
   #recordBytes(): number {

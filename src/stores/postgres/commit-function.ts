@@ -102,6 +102,10 @@ BEGIN
   -- measureCommit: the size after the delta, from the stored size and the packages written.
   v_clear := v_clear AND v_live;
   IF v_live THEN v_before_bytes := v_row.bytes; v_before_pkgs := v_row.packages; END IF;
+  v_bytes := v_before_bytes;
+  v_pkgs := v_before_pkgs;
+  -- A commit without writes or clear (a touch) leaves the size as it is: no query.
+  IF jsonb_array_length(p_delta->'writes') > 0 OR v_clear THEN
   WITH w AS (SELECT * FROM ${writes}),
   cur AS (SELECT e.pkg, e.name, ${entryBytes} AS bytes FROM ${n.entries} e
            WHERE v_live AND e.key = p_key AND e.pkg IN (SELECT w.pkg FROM w)),
@@ -124,6 +128,7 @@ BEGIN
             AND per.after = 0 AND NOT v_clear AND per.before > 0),
     (SELECT jsonb_agg(jsonb_build_array(per.pkg, per.before, per.after)) FROM per)
     INTO v_bytes, v_pkgs, v_keys;
+  END IF;
   -- checkCaps / checkCap: refused when over the cap AND grown.
   IF v_caps IS NOT NULL THEN
     SELECT * INTO v_big FROM (

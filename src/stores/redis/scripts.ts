@@ -109,7 +109,8 @@ if #conflicts > 1 then return conflicts end
 -- measureCommit: the size after the delta, from the stored size and the entries written
 local clear = live and ARGV[3] == '1'
 local beforeBytes, beforePkgs = 0, 0
-if live then
+-- a touch (no writes, no clear) leaves the size as it is: nothing to read
+if live and (n > 0 or clear) then
   beforeBytes = tonumber(redis.call('HGET', key, 'b') or '0')
   beforePkgs = tonumber(redis.call('HGET', key, 'p') or '0')
 end
