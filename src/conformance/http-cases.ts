@@ -28,8 +28,13 @@ interface App {
 /** Routes: `/add?pkg=` adds a package of ~3 kB; `/read`; `/write`; `/logout`; `/reset`; `/login`. */
 async function serve(
   store: SessionStore,
-  options: { bound?: boolean; container?: Partial<SessionDataContainerOptions> } = {},
+  options: { bound?: boolean; container?: Partial<SessionDataContainerOptions>; barrier?: number } = {},
 ): Promise<App> {
+  // `/add` waits, after its load, until `barrier` requests have loaded: so every one of them
+  // loads the record before any commits, the race the caps must hold against, on every store.
+  let arrived = 0;
+  let release = () => {};
+  const allLoaded = new Promise<void>((resolve) => (release = resolve));
   const clientIds = new CookieClientIdManager({ secret: SECRET, clock: () => T0 });
   const container = new SessionDataContainer({ store, clock: () => T0, sweepIntervalSeconds: 0, ...options.container });
   const manager = new SessionManager({ clientIds, container, ...(options.bound && { fingerprint: userAgentClass }) });
@@ -39,9 +44,13 @@ async function serve(
       const url = new URL(req.url ?? '/', 'http://localhost');
       const session = req.session;
       switch (url.pathname) {
-        case '/add':
-          (await session.get(url.searchParams.get('pkg') ?? 'app.x')).set('v', 'p'.repeat(3000));
+        case '/add': {
+          const data = await session.get(url.searchParams.get('pkg') ?? 'app.x');
+          if (++arrived === options.barrier) release();
+          if (options.barrier !== undefined) await allLoaded;
+          data.set('v', 'p'.repeat(3000));
           break;
+        }
         case '/write':
           (await session.get('app.data')).set('user', url.searchParams.get('user') ?? 'ann');
           break;
@@ -106,7 +115,7 @@ export function httpCases({ t, store }: Harness): void {
     t.it(
       '20 parallel requests each adding a package cannot pass 10,000 bytes and 3 packages; regenerate still works',
       async () => {
-        await withApp({ container: { maxSessionBytes: 10_000, maxPackages: 3 } }, async (app) => {
+        await withApp({ container: { maxSessionBytes: 10_000, maxPackages: 3 }, barrier: 20 }, async (app) => {
           const { cookie } = await app.get('/write');
           assert.ok(cookie);
           const answers = await Promise.all(
