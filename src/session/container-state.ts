@@ -6,6 +6,20 @@ import { PackageData, type PackageGuard } from './package-data.js';
 
 export { INTERNAL_PACKAGE };
 
+/** A write made without reading: see {@link ContainerState.blindWrite}. */
+interface BlindWrite {
+  readonly pkg: string;
+  readonly key: string;
+  readonly value: unknown;
+  readonly deleted: boolean;
+}
+
+function applyBlind(data: PackageData<object>, { key, value, deleted }: BlindWrite): void {
+  const view = data as unknown as PackageData<Record<string, unknown>>;
+  if (deleted) view.delete(key);
+  else view.set(key, value);
+}
+
 /** The key, in {@link INTERNAL_PACKAGE}, of the fingerprint a session is bound to. */
 const BINDING_KEY = 'binding';
 
@@ -64,6 +78,15 @@ export class ContainerState implements PackageGuard {
   #detached = false;
   readonly #packages = new Map<string, PackageData<object>>();
   readonly #session: { assertOpen(): void };
+  /** True once the load has resolved: from then on package data can be made. */
+  #loaded = false;
+  /**
+   * Writes made without reading ({@link blindWrite}) before the load, in order. Committed
+   * as they are when the record is never loaded; applied to the package data (as unread
+   * sets and deletes) when the load resolves.
+   */
+  #blind: BlindWrite[] | undefined;
+  #applyingBlind = false;
   /** The fingerprint this request's client has, when sessions are bound to one. */
   readonly #fingerprint: string | undefined;
   /** The encoded fingerprint this request's client has, when sessions are bound to one. */
@@ -78,7 +101,7 @@ export class ContainerState implements PackageGuard {
 
   /** @internal Throws when the session may no longer change, or this state was detached. */
   assertWritable(): void {
-    this.#session.assertOpen();
+    if (!this.#applyingBlind) this.#session.assertOpen();
     if (this.#detached) {
       throw new SessionStateError(
         'this package data belongs to a session that was invalidated or regenerated; call session.get() again',
@@ -105,8 +128,9 @@ export class ContainerState implements PackageGuard {
    * grows from nothing, an update from the record as loaded (measured only when over).
    */
   checkSize(plan: ContainerCommit): void {
-    // Under the cap (the common case) the rule passes whatever the record held: skip the closure.
-    if (plan.byteSize <= this.container.maxSessionBytes) return;
+    // Under the cap (the common case) the rule passes whatever the record held; a blind update
+    // knows nothing of the record, so only the store can tell whether it grows.
+    if (plan.byteSize <= this.container.maxSessionBytes || (!plan.delta.create && !this.#loaded)) return;
     this.container.checkSize(plan.byteSize, plan.delta.create ? 0 : this.#recordBytes());
   }
 
@@ -124,6 +148,17 @@ export class ContainerState implements PackageGuard {
     this.#loading ??= (key === undefined ? Promise.resolve(undefined) : this.container.load(key)).then((record) => {
       // A record bound to another client's fingerprint is, for this request, no record at all.
       this.#record = record && this.#boundHere(record) ? record : undefined;
+      this.#loaded = true;
+      // Writes made before the load now go through the package data, as if made after it.
+      const blind = this.#blind;
+      this.#blind = undefined;
+      // Made while the session was open, applied perhaps once its commit has begun.
+      this.#applyingBlind = true;
+      try {
+        for (const write of blind ?? []) applyBlind(this.packageData(write.pkg), write);
+      } finally {
+        this.#applyingBlind = false;
+      }
       return this;
     });
     return this.#loading;
@@ -131,6 +166,46 @@ export class ContainerState implements PackageGuard {
 
   #boundHere(record: StoredSession): boolean {
     return usableBy(this.container, record, this.#fingerprint);
+  }
+
+  /**
+   * Sets (or, with `deleted`, deletes) a key without reading the record: through the
+   * package data once the record is loaded, else kept for {@link planBlind}. Either way
+   * the write is blind, so it is committed without a version check.
+   */
+  blindWrite(pkg: string, key: string, value: unknown, deleted: boolean): void {
+    this.assertWritable();
+    const write = { pkg, key, value, deleted };
+    if (this.#loaded) applyBlind(this.packageData(pkg), write);
+    else (this.#blind ??= []).push(write);
+  }
+
+  /** True when this state holds blind writes and no load was ever started: it can commit without one. */
+  get blindOnly(): boolean {
+    return this.#blind !== undefined && this.#loading === undefined;
+  }
+
+  /**
+   * The delta of a state that was never loaded ({@link blindOnly}): its blind writes
+   * (the last one per key) with a touch, creating the record or updating it unconditionally.
+   * Encodes the values, so it throws `SessionSerializationError` before any write.
+   */
+  planBlind(create: boolean): ContainerCommit {
+    const last = new Map<string, BlindWrite>();
+    for (const write of this.#blind ?? []) last.set(`${write.pkg}\0${write.key}`, write);
+    const writes: EntryWrite[] = [];
+    let byteSize = 0;
+    for (const { pkg, key, value, deleted } of last.values()) {
+      if (deleted && create) continue;
+      const encoded = deleted ? undefined : this.container.codec.encode(value, [pkg, key]);
+      if (encoded !== undefined) byteSize += entryBytes(pkg, key, encoded);
+      writes.push({ pkg, key, value: encoded });
+    }
+    const touch = this.container.touchFor(undefined);
+    const delta: SessionDelta = create
+      ? { create: true, writes: this.#withBinding(writes), touch }
+      : { create: false, writes, touch };
+    return { state: this, byteSize, delta };
   }
 
   /** True when sessions are bound and the loaded record is not bound yet: the next commit binds it. */

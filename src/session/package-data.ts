@@ -196,7 +196,8 @@ function isPrimitive(value: unknown): boolean {
   return value === null || (typeof value !== 'object' && typeof value !== 'function');
 }
 
-function checkKey(key: unknown): void {
+/** @internal Throws `TypeError` for a key that is not a string without NUL. */
+export function checkKey(key: unknown): void {
   if (typeof key !== 'string' || key.includes('\0')) {
     throw new TypeError(`tsession: package data keys must be strings without NUL characters, got ${String(key)}`);
   }

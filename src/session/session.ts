@@ -7,10 +7,10 @@ import type {
   SessionRequest,
 } from '../client-id/types.js';
 import type { SessionDataContainer } from '../container/container.js';
-import { SessionStateError } from '../errors.js';
+import { ConflictError, SessionStateError } from '../errors.js';
 import type { SessionDelta } from '../stores/types.js';
 import { type ContainerCommit, ContainerState, INTERNAL_PACKAGE, usableBy } from './container-state.js';
-import type { PackageData } from './package-data.js';
+import { checkKey, type PackageData } from './package-data.js';
 
 /**
  * The shapes of package data, keyed by package id. Augment it to type `session.get()`:
@@ -72,6 +72,8 @@ export class Session {
   #phase: Phase = 'open';
   #binding: string | undefined | typeof NOT_READ = NOT_READ;
   #headers: readonly HeaderEntry[] = NO_HEADERS;
+  /** A blind update found the request's record: its id is known to the store. */
+  #blindKnown = false;
 
   /** @internal Made by `SessionManager.open()`. */
   constructor(context: SessionContext, request: SessionRequest) {
@@ -88,6 +90,29 @@ export class Session {
     checkPackageId(pkg);
     const state = await this.#loadedState(pkg);
     return state.packageData<PackageShape<P>>(pkg);
+  }
+
+  /**
+   * Sets `key` of package `pkg` without reading the session: a blind write, committed
+   * without a version check (the last writer of the key wins), and when nothing of this
+   * container is read in the request, in one store round trip with no load. Synchronous:
+   * nothing is awaited until the commit. Reading the package later in the request sees
+   * the value.
+   */
+  set<P extends string, K extends keyof PackageShape<P> & string>(pkg: P, key: K, value: PackageShape<P>[K]): void {
+    this.#blindWrite(pkg, key, value, false);
+  }
+
+  /** Deletes `key` of package `pkg` without reading the session: a blind write, as {@link set}. */
+  delete<P extends string>(pkg: P, key: keyof PackageShape<P> & string): void {
+    this.#blindWrite(pkg, key, undefined, true);
+  }
+
+  #blindWrite(pkg: string, key: string, value: unknown, deleted: boolean): void {
+    this.#assertOpen();
+    checkPackageId(pkg);
+    checkKey(key);
+    this.#stateOf(this.#context.containerFor(pkg)).blindWrite(pkg, key, value, deleted);
   }
 
   /** The package's data if this client has any, else undefined; never creates anything (SPEC 14). */
@@ -172,15 +197,23 @@ export class Session {
     this.#phase = 'committing';
     let plans: ContainerCommit[];
     try {
-      plans = this.#plan();
-      // Every check that can fail runs before the first write, so a failure writes nothing.
-      for (const plan of plans) plan.state.checkSize(plan);
+      const blind = this.#blindOnlyState();
+      if (blind) return this.#writeBlind(blind);
+      if (this.#states.some((s) => s.blindOnly)) return this.#loadThenWrite();
+      plans = this.#checkedPlans();
       if (plans.length === 0 && this.#ended === undefined) return this.#done(plans);
     } catch (error) {
       this.#phase = 'done';
       throw error;
     }
     return this.#write(plans);
+  }
+
+  /** The commit plans, with every check that can fail run before the first write, so a failure writes nothing. */
+  #checkedPlans(): ContainerCommit[] {
+    const plans = this.#plan();
+    for (const plan of plans) plan.state.checkSize(plan);
+    return plans;
   }
 
   /**
@@ -190,6 +223,19 @@ export class Session {
   reopen(): Session {
     if (this.#phase === 'open') this.abort();
     return new Session(this.#context, this.#request);
+  }
+
+  /** Loads the states that only wrote blind but cannot commit without a load, then commits as usual. */
+  async #loadThenWrite(): Promise<readonly HeaderEntry[]> {
+    try {
+      const key = this.#validReading()?.key;
+      await Promise.all(this.#states.filter((s) => s.blindOnly).map((s) => s.load(key)));
+      const plans = this.#checkedPlans();
+      if (plans.length === 0 && this.#ended === undefined) return this.#done(plans);
+      return await this.#write(plans);
+    } finally {
+      this.#phase = 'done';
+    }
   }
 
   async #write(plans: readonly ContainerCommit[]): Promise<readonly HeaderEntry[]> {
@@ -262,12 +308,66 @@ export class Session {
   }
 
   #loadedStateOf(container: SessionDataContainer): Promise<ContainerState> {
+    return this.#stateOf(container).load(this.#validReading()?.key);
+  }
+
+  #stateOf(container: SessionDataContainer): ContainerState {
     let state = this.#states.find((s) => s.container === container);
     if (!state) {
       state = new ContainerState(container, this, this.#fingerprint());
       this.#states.push(state);
     }
-    return state.load(this.#validReading()?.key);
+    return state;
+  }
+
+  /**
+   * The one container state of a request that only wrote blind, when it can commit
+   * without a load: one container, nothing ended, and no client binding (a bound record
+   * must be loaded to check the binding before anything is written to it).
+   */
+  #blindOnlyState(): ContainerState | undefined {
+    const [state, ...others] = this.#states;
+    if (!state?.blindOnly || others.length > 0 || this.#ended || this.#fingerprint() !== undefined) return undefined;
+    return state;
+  }
+
+  /**
+   * Commits blind writes in one round trip: an unconditional update of the request's
+   * record, or, when the store does not hold it (unknown, expired, ended meanwhile), a
+   * new record under a fresh id, exactly as a write after a load that found nothing.
+   */
+  async #writeBlind(state: ContainerState): Promise<readonly HeaderEntry[]> {
+    try {
+      const reading = this.#issued ? undefined : this.#validReading();
+      if (reading) {
+        const update = state.planBlind(false);
+        state.checkSize(update);
+        if (await this.#committedUnlessGone(state, reading.key, update)) {
+          this.#blindKnown = true;
+          return this.#done([update]);
+        }
+      }
+      const create = state.planBlind(true);
+      state.checkSize(create);
+      const key =
+        reading && this.#context.clientIds.adoptsUnknownIds
+          ? reading.key
+          : (this.#issued ??= this.#context.clientIds.issue(this.#request)).key;
+      await state.container.commit(key, create.delta);
+      return this.#done([create]);
+    } finally {
+      this.#phase = 'done';
+    }
+  }
+
+  async #committedUnlessGone(state: ContainerState, key: string, plan: ContainerCommit): Promise<boolean> {
+    try {
+      await state.container.commit(key, plan.delta);
+      return true;
+    } catch (error) {
+      if (error instanceof ConflictError && error.reason === 'gone') return false;
+      throw error;
+    }
   }
 
   /** @internal Throws unless the session may still change (for the package data it handed out). */
@@ -340,7 +440,7 @@ export class Session {
     }
     if (this.#ended) return ids.revoke(this.#request);
     const reading = this.#validReading();
-    const known = this.#states.some((s) => s.record !== undefined);
+    const known = this.#blindKnown || this.#states.some((s) => s.record !== undefined);
     const touched = plans.some((p) => p.delta.touch !== undefined);
     if (reading && known && (reading.stale || (ids.refreshOnTouch && touched))) {
       return ids.deliver(this.#request, reading.id);

@@ -316,6 +316,18 @@ describe('caps on packages and keys per session', () => {
     expect(calls.commit).toBe(1);
   });
 
+  it('a blind write (session.set without a load) past maxSessionBytes is refused by the store, writing nothing', async () => {
+    const { manager, store } = memoryManager({ container: { maxSessionBytes: 100 } });
+    const client = browser(manager);
+    await client.visit(async (s) => (await s.get('p')).set('a', 'x'.repeat(60)));
+    const blind = client.open();
+    blind.set('p', 'b', 'y'.repeat(60)); // the request never loads: only the store sees the 60 bytes already stored
+    await expect(blind.commit()).rejects.toMatchObject({ name: 'SessionTooLargeError', limit: 100 });
+    const { result } = await client.visit(async (s) => (await s.get('p')).toJSON());
+    expect(result).toEqual({ a: 'x'.repeat(60) });
+    expect(store.size).toBe(1);
+  });
+
   it('refuses caps that are not positive integers', () => {
     expect(() => memoryManager({ container: { maxPackages: 0 } })).toThrow(/maxPackages/);
   });

@@ -6,7 +6,9 @@
  * - `GET /read`: the counter and the slots, writes nothing.
  * - `POST /inc`: same-key read-modify-write of `torture.counter › n`, under
  *   `retryOnConflict`; answers `{ n }`, the value it stored.
- * - `POST /put?slot=s&v=k`: a blind write of `torture.own › s` (disjoint keys per loop).
+ * - `POST /put?slot=s&v=k`: a blind write of `torture.own › s` (disjoint keys per loop),
+ *   through the loaded package data; `POST /set?slot=s&v=k` the same through
+ *   `session.set`, which commits without a load.
  * - `POST /login`: `regenerate()`, then sets the user; answers whether the store knew the
  *   request's id and what it carried over.
  * - `POST /logout`: `invalidate()`.
@@ -69,6 +71,11 @@ const routes: Record<string, SessionRequestListener> = {
     const url = new URL(req.url ?? '/', 'http://app');
     const own = await req.session.get('torture.own');
     own.set(url.searchParams.get('slot') as string, Number(url.searchParams.get('v')));
+    json(res, {});
+  },
+  '/set': async (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://app');
+    req.session.set('torture.own', url.searchParams.get('slot') as string, Number(url.searchParams.get('v')));
     json(res, {});
   },
   '/login': login,

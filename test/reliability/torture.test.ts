@@ -62,7 +62,8 @@ async function client(url: string, ledger: Ledger, statuses: Map<string, number>
     for (let i = 0; i < count; i++) {
       const op = pick();
       const sent = jar;
-      const path = op === 'put' ? `/put?slot=${slot}&v=${++seq}` : `/${op}`;
+      const put = Math.random() < 0.5 ? '/put' : '/set';
+      const path = op === 'put' ? `${put}?slot=${slot}&v=${++seq}` : `/${op}`;
       const res = await fetch(url + path, {
         method: op === 'read' ? 'GET' : 'POST',
         headers: sent ? { cookie: `tsession=${sent}` } : {},
