@@ -26,7 +26,7 @@ export {
   type SessionContext,
   type SessionPackages,
 } from './session/session.js';
-export { applyEntryWrites, entryId } from './stores/apply-delta.js';
+export * from './stores/record.js';
 export type * from './stores/types.js';
 export { type Clock, systemClock } from './time.js';
 export * from './transfer/index.js';

@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { ConflictError } from '../errors.js';
+import type { SessionDelta } from '../stores/types.js';
 import { create, entriesOf, type Harness, loadLive, put, putIf, rejectsConflict, T0 } from './harness.js';
 
 /** Commits of deltas: partial writes, deletes, clear, versions and their conflicts, concurrency. */
@@ -52,7 +53,7 @@ export function deltaCases({ t, store, caps }: Harness): void {
         await create(store(), 'k1', [put('a', '"a1"'), put('b', '"b1"'), put('c', '"c1"')], { expiresAt: T0 + 60 });
         await store().commit('k1', { create: false, writes: [put('a', '"a2"'), put('b', '"b2"')] }, T0 + 1);
         const before = await loadLive(store(), 'k1', T0 + 1);
-        const delta = {
+        const delta: SessionDelta = {
           create: false,
           clear: true,
           touch: { lastAccess: T0 + 30, expiresAt: T0 + 90 },

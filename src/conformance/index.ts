@@ -8,8 +8,10 @@
  */
 import { strict as assert } from 'node:assert';
 import type { SessionStore } from '../stores/types.js';
+import { capCases } from './cap-cases.js';
 import { deltaCases } from './delta-cases.js';
 import type { ContractCapabilities, Harness, StoreFixture, TestApi } from './harness.js';
+import { httpCases } from './http-cases.js';
 import { limitCases } from './limit-cases.js';
 import { recordCases } from './record-cases.js';
 import { regenerateCases } from './regenerate-cases.js';
@@ -33,8 +35,11 @@ export interface StoreContractOptions {
 /**
  * Registers the store contract suite: load, create, deltas with per-key versions and
  * their conflicts, versions that never repeat for a key (no ABA after a delete or clear), expiry, touch races, destroy, sweep, scan, count, limits,
- * regenerate (refused when the replaced record changed since it was loaded), concurrency, awkward keys and values, and whole-request scenarios
- * through `SessionManager`. `setup` runs before every case and must give an empty
+ * regenerate (refused when the replaced record changed since it was loaded), concurrency, awkward keys and values, size caps
+ * held against concurrent commits (UTF-8 bytes, packages, keys per package), `createdAt` on a create, whole-request
+ * scenarios through `SessionManager`, and over real HTTP (the `tsession/http` adapter on a loopback port): the caps
+ * under 20 parallel requests, and sessions bound to a client fingerprint that another client can neither read, write
+ * nor end. `setup` runs before every case and must give an empty
  * store; after the case the store is closed and `cleanup` runs. Times are fixed, so
  * nothing depends on the wall clock. A few cases write thousands of records: give the
  * framework a per-test timeout of 10 s or more (mocha's default of 2 s is too short
@@ -105,5 +110,7 @@ export function describeStoreContract(
     regenerateCases(harness);
     valueCases(harness);
     sessionCases(harness);
+    capCases(harness);
+    httpCases(harness);
   });
 }

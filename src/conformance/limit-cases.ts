@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { SessionLimitError } from '../errors.js';
-import type { SessionLimit } from '../stores/types.js';
+import type { SessionDelta, SessionLimit } from '../stores/types.js';
 import { compare, create, entriesOf, type Harness, loadLive, put, rejectsConflict, T0 } from './harness.js';
 
 /** Container limits (reject and evict) and regenerate (`replaces`). */
@@ -118,7 +118,12 @@ export function limitCases({ t, store, caps }: Harness): void {
     t.it("fails with ConflictError 'gone' when the replaced record no longer exists, creating nothing", async () => {
       await create(store(), 'dying', [], { expiresAt: T0 + 1 });
       for (const replaces of ['never', 'dying']) {
-        const delta = { create: true, replaces, touch: { lastAccess: T0 + 2, expiresAt: T0 + 62 }, writes: [] };
+        const delta: SessionDelta = {
+          create: true,
+          replaces,
+          touch: { lastAccess: T0 + 2, expiresAt: T0 + 62 },
+          writes: [],
+        };
         await rejectsConflict(store().commit('new', delta, T0 + 2), 'gone');
       }
       assert.equal(await store().load('new', T0 + 2), undefined);

@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import type { SessionDelta } from '../stores/types.js';
 import { create, entriesOf, type Harness, loadLive, PKG, put, rejectsConflict, T0 } from './harness.js';
 
 /** Load, create, expiry, touch and destroy of single records. */
@@ -32,6 +33,12 @@ export function recordCases({ t, store }: Harness): void {
     t.it('a create with no writes makes an empty live record', async () => {
       await create(store(), 'k1');
       assert.deepEqual((await loadLive(store(), 'k1')).entries, []);
+    });
+
+    t.it('a create without a touch is refused and writes nothing (for callers the types do not check)', async () => {
+      const untyped = { create: true, writes: [put('a', '"1"')] } as unknown as SessionDelta;
+      await assert.rejects(store().commit('k1', untyped, T0));
+      assert.equal(await store().load('k1', T0), undefined);
     });
 
     t.it("create on a live key fails with ConflictError 'exists' and changes nothing", async () => {

@@ -37,7 +37,7 @@ export function regenerateCases({ t, store }: Harness): void {
       t.it(`${change}: ConflictError('version'), the old record intact and no new record`, async () => {
         await create(store(), 'old', [put('a', '"1"'), put('b', '"2"')]);
         const seen = await loadLive(store(), 'old');
-        const delta = { create: false, writes, ...(clear && { clear }) };
+        const delta: SessionDelta = { create: false, writes, ...(clear && { clear }) };
         await store().commit('old', delta, T0 + 1);
         const after = entriesOf(await loadLive(store(), 'old', T0 + 1));
 

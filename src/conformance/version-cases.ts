@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import type { SessionStore } from '../stores/types.js';
+import type { SessionDelta, SessionStore } from '../stores/types.js';
 import { create, type Harness, loadLive, put, putIf, rejectsConflict, T0 } from './harness.js';
 
 /**
@@ -61,7 +61,8 @@ export function versionCases({ t, store, caps }: Harness): void {
       const seen = [versionOf(await loadLive(store(), 'k1'), 'x')];
       for (const [i, step] of steps.entries()) {
         const now = T0 + i + 1;
-        const delta = step === 'clear' ? { create: false, clear: true, writes: [] } : { create: false, writes: step };
+        const delta: SessionDelta =
+          step === 'clear' ? { create: false, clear: true, writes: [] } : { create: false, writes: step };
         await store().commit('k1', delta, now);
         const setsX = step !== 'clear' && step.some((w) => w.key === 'x' && w.value !== undefined);
         if (setsX) seen.push(versionOf(await loadLive(store(), 'k1', now), 'x'));

@@ -1,6 +1,15 @@
 import { jsonCodec, type SessionCodec } from '../codec/codec.js';
-import { ConflictError, SessionConfigError, SessionTooLargeError } from '../errors.js';
-import type { CommitResult, SessionDelta, SessionLimit, SessionStore, StoredSession } from '../stores/types.js';
+import { ConflictError, SessionConfigError } from '../errors.js';
+import { checkCap } from '../stores/record.js';
+import type {
+  CommitResult,
+  SessionCaps,
+  SessionDelta,
+  SessionLimit,
+  SessionStore,
+  StoredSession,
+  Touch,
+} from '../stores/types.js';
 import { type Clock, systemClock } from '../time.js';
 
 /** Why a session ended, as `onEnd` reports it. */
@@ -16,7 +25,11 @@ export interface SessionDataContainerOptions {
   resolution?: number;
   /** A cap on live sessions in this container. @default undefined (only the store's own bound) */
   limit?: SessionLimit;
-  /** The most bytes of encoded keys and values one session may hold here. @default 1_048_576 */
+  /**
+   * The most UTF-8 bytes one session may hold here: package ids, keys and encoded values.
+   * The store checks it against the record as stored, atomically with the write.
+   * @default 1_048_576
+   */
   maxSessionBytes?: number;
   /** The most packages one session may hold data in here. @default 100 */
   maxPackages?: number;
@@ -29,15 +42,19 @@ export interface SessionDataContainerOptions {
   /**
    * Called when a session ends here. Expiry is reported for records removed by this
    * container's sweeps (`sweep()` and `sweepIntervalSeconds`); a store's own reclamation
-   * (Redis key TTLs, a MemoryStore's timer) removes records silently.
+   * (Redis key TTLs) removes records silently.
    */
   onEnd?: (clientKey: string, reason: SessionEndReason) => void;
   /** Where errors thrown by hooks go. @default console.error */
   onHookError?: (error: unknown) => void;
   /**
-   * Sweep expired records on an unref'd timer this often, through {@link SessionDataContainer.sweep}
-   * so `onEnd('expired')` fires; 0 leaves sweeping to the app (`manager.sweep()`, the CLI).
-   * @default 0
+   * Sweep expired records on an unref'd timer this often, through {@link SessionDataContainer.sweep},
+   * on the container's `clock`, so `onEnd('expired')` fires for every record removed; 0 leaves
+   * sweeping to the app (`manager.sweep()`, the CLI). The container is the only owner of
+   * sweeping: stores keep no timer of their own.
+   * @default {@link DEFAULT_SWEEP_INTERVAL} (60) for a store that does not expire records by
+   *   itself (`capabilities.selfExpiring` false: memory, SQLite, PostgreSQL), else 0 (Redis key
+   *   TTLs and an express-session store's own expiry reclaim records).
    */
   sweepIntervalSeconds?: number;
   /** Where errors of timed sweeps go. @default console.error */
@@ -45,6 +62,9 @@ export interface SessionDataContainerOptions {
   /** @default the system clock */
   clock?: Clock;
 }
+
+/** The default sweep interval, in seconds, of a container whose store does not expire records by itself. */
+export const DEFAULT_SWEEP_INTERVAL = 60;
 
 /**
  * The policy over a store (Zope's ISessionDataContainer): timeout, resolution, expiry,
@@ -65,6 +85,10 @@ export class SessionDataContainer {
   readonly maxKeysPerPackage: number;
   readonly codec: SessionCodec;
   readonly clock: Clock;
+  /** Seconds between this container's timed sweeps; 0: none (see `SessionDataContainerOptions.sweepIntervalSeconds`). */
+  readonly sweepIntervalSeconds: number;
+  /** The caps every commit carries to the store (which checks them atomically). */
+  readonly caps: SessionCaps;
   readonly #limit: SessionLimit | undefined;
   readonly #hooks: Pick<SessionDataContainerOptions, 'onStart' | 'onEnd' | 'onHookError'>;
   /** Store calls made through this container since it was created, by kind (for the admin page's rates). */
@@ -83,9 +107,15 @@ export class SessionDataContainer {
     this.maxKeysPerPackage = options.maxKeysPerPackage ?? 1000;
     this.codec = options.codec ?? jsonCodec;
     this.clock = options.clock ?? systemClock;
+    this.caps = {
+      maxBytes: maxSessionBytes,
+      maxPackages: this.maxPackages,
+      maxKeysPerPackage: this.maxKeysPerPackage,
+    };
     this.#limit = limit;
     this.#hooks = options;
-    const interval = options.sweepIntervalSeconds ?? 0;
+    const interval = sweepInterval(options);
+    this.sweepIntervalSeconds = interval;
     if (interval > 0) {
       const onError = options.onSweepError ?? console.error;
       this.#sweeper = setInterval(() => this.sweep().catch(onError), interval * 1000);
@@ -112,7 +142,9 @@ export class SessionDataContainer {
   }
 
   /** The touch to send when the stored last-access time is older than one resolution (SPEC 23, 25), else undefined. */
-  touchFor(record: Pick<StoredSession, 'lastAccess'> | undefined, now = this.clock()): SessionDelta['touch'] {
+  touchFor(record: undefined, now?: number): Touch;
+  touchFor(record: Pick<StoredSession, 'lastAccess'> | undefined, now?: number): Touch | undefined;
+  touchFor(record: Pick<StoredSession, 'lastAccess'> | undefined, now = this.clock()): Touch | undefined {
     if (record !== undefined && (this.timeout === 0 || record.lastAccess + this.resolution >= now)) {
       return undefined;
     }
@@ -120,15 +152,17 @@ export class SessionDataContainer {
   }
 
   /**
-   * Commits a delta to the store. A touch-only commit of a session that a concurrent
-   * request ended is dropped quietly: nothing was lost, and nothing is resurrected.
+   * Commits a delta to the store, with this container's caps (and its limit, for a
+   * create): the store refuses a commit past a cap with `SessionTooLargeError`, writing
+   * nothing. A touch-only commit of a session that a concurrent request ended is dropped
+   * quietly: nothing was lost, and nothing is resurrected.
    */
-  async commit(clientKey: string, delta: SessionDelta, byteSize: number): Promise<CommitResult> {
+  async commit(clientKey: string, delta: SessionDelta): Promise<CommitResult> {
     this.operations.commits++;
-    this.checkSize(delta, byteSize);
-    const withLimit = delta.create && this.#limit ? { ...delta, limit: this.#limit } : delta;
+    const withCaps: SessionDelta =
+      delta.create && this.#limit ? { ...delta, caps: this.caps, limit: this.#limit } : { ...delta, caps: this.caps };
     try {
-      const result = await this.store.commit(clientKey, withLimit, this.clock());
+      const result = await this.store.commit(clientKey, withCaps, this.clock());
       if (delta.create) this.#fire('onStart', clientKey);
       if (delta.replaces !== undefined) this.#fire('onEnd', delta.replaces, 'regenerated');
       for (const key of result.evicted) this.#fire('onEnd', key, 'evicted');
@@ -140,14 +174,14 @@ export class SessionDataContainer {
   }
 
   /**
-   * Throws `SessionTooLargeError` when a delta that writes entries leaves the session at
-   * `byteSize` bytes, over `maxSessionBytes` (SPEC 38). A delta that only refreshes the
-   * last-access time passes, so lowering the limit never breaks read-only requests.
+   * The request-side pre-check of `maxSessionBytes` (SPEC 38), by the store's own rule
+   * (`checkCap`): throws `SessionTooLargeError` when the session as this request sees it
+   * would end over the cap at `bytes` and grew from `before` (asked only then). It lets
+   * a request with several containers fail before any of them is written; the store's
+   * check, against the record as stored, is the authoritative one.
    */
-  checkSize(delta: SessionDelta, byteSize: number): void {
-    if (delta.writes.length > 0 && byteSize > this.maxSessionBytes) {
-      throw new SessionTooLargeError(byteSize, this.maxSessionBytes);
-    }
+  checkSize(bytes: number, before: number | (() => number)): void {
+    checkCap('bytes', bytes, this.maxSessionBytes, before);
   }
 
   /** Deletes a client's record, reporting `reason` to `onEnd` when there was one. */
@@ -185,6 +219,11 @@ export class SessionDataContainer {
 
 function isTouchOnly(delta: SessionDelta): boolean {
   return !delta.create && !delta.clear && delta.writes.length === 0;
+}
+
+/** The sweep interval in seconds: the option, else the default for the store (see `sweepIntervalSeconds`). */
+function sweepInterval(options: SessionDataContainerOptions): number {
+  return options.sweepIntervalSeconds ?? (options.store.capabilities.selfExpiring ? 0 : DEFAULT_SWEEP_INTERVAL);
 }
 
 function checkOptions(

@@ -1,7 +1,10 @@
 import type { SessionDataContainer } from '../container/container.js';
-import { SessionStateError, SessionTooLargeError } from '../errors.js';
-import type { EntryWrite, ReplacedEntry, SessionDelta, StoredSession } from '../stores/types.js';
+import { SessionStateError } from '../errors.js';
+import { checkCap, entryBytes, INTERNAL_PACKAGE } from '../stores/record.js';
+import type { EntryWrite, ReplacedEntry, SessionDelta, StoredEntry, StoredSession } from '../stores/types.js';
 import { PackageData, type PackageGuard } from './package-data.js';
+
+export { INTERNAL_PACKAGE };
 
 /** A write made without reading: see {@link ContainerState.blindWrite}. */
 interface BlindWrite {
@@ -17,15 +20,40 @@ function applyBlind(data: PackageData<object>, { key, value, deleted }: BlindWri
   else view.set(key, value);
 }
 
-/** The reserved package that holds tsession's own per-session data, such as the client binding. */
-export const INTERNAL_PACKAGE = 'tsession:internal';
 /** The key, in {@link INTERNAL_PACKAGE}, of the fingerprint a session is bound to. */
 const BINDING_KEY = 'binding';
+
+/**
+ * True when a record may be used by a request whose client has `binding` (a
+ * fingerprint, as `SessionManagerOptions.fingerprint` gives it), in `container`: no
+ * binding asked, no record, a record bound to the same fingerprint, or a record not bound
+ * yet (made before binding was turned on: the first client to use it binds it). A record
+ * bound to another client is, for that request, no record at all: it cannot read, write
+ * or end it.
+ */
+export function usableBy(
+  container: SessionDataContainer,
+  record: StoredSession | undefined,
+  binding: string | undefined,
+): boolean {
+  if (binding === undefined || record === undefined) return true;
+  const bound = bindingOf(record);
+  return bound === undefined || bound.value === encodeBinding(container, binding);
+}
+
+function bindingOf(record: StoredSession): StoredEntry | undefined {
+  return record.entries.find((e) => e.pkg === INTERNAL_PACKAGE && e.key === BINDING_KEY);
+}
+
+function encodeBinding(container: SessionDataContainer, binding: string): string {
+  return container.codec.encode(binding, [INTERNAL_PACKAGE, BINDING_KEY]);
+}
 
 /** A planned commit to one container: the delta and the session's size after it. */
 export interface ContainerCommit {
   readonly state: ContainerState;
   readonly delta: SessionDelta;
+  /** UTF-8 bytes of the session after the delta, as this request sees it (`entryBytes`). */
   readonly byteSize: number;
   /**
    * For a move ({@link ContainerState.planMove}) of a loaded record: its entries as this
@@ -46,6 +74,10 @@ export class ContainerState implements PackageGuard {
   readonly container: SessionDataContainer;
   #loading: Promise<this> | undefined;
   #record: StoredSession | undefined;
+  #cleared = false;
+  #detached = false;
+  readonly #packages = new Map<string, PackageData<object>>();
+  readonly #session: { assertOpen(): void };
   /** True once the load has resolved: from then on package data can be made. */
   #loaded = false;
   /**
@@ -55,17 +87,15 @@ export class ContainerState implements PackageGuard {
    */
   #blind: BlindWrite[] | undefined;
   #applyingBlind = false;
-  #cleared = false;
-  #detached = false;
-  readonly #packages = new Map<string, PackageData<object>>();
-  readonly #session: { assertOpen(): void };
+  /** The fingerprint this request's client has, when sessions are bound to one. */
+  readonly #fingerprint: string | undefined;
   /** The encoded fingerprint this request's client has, when sessions are bound to one. */
   readonly #binding: string | undefined;
 
   constructor(container: SessionDataContainer, session: { assertOpen(): void }, binding?: string) {
     this.container = container;
-    this.#binding =
-      binding === undefined ? undefined : container.codec.encode(binding, [INTERNAL_PACKAGE, BINDING_KEY]);
+    this.#fingerprint = binding;
+    this.#binding = binding === undefined ? undefined : encodeBinding(container, binding);
     this.#session = session;
   }
 
@@ -79,16 +109,35 @@ export class ContainerState implements PackageGuard {
     }
   }
 
-  /** @internal Refuses a new key past the container's caps on keys per package and packages per session. */
+  /**
+   * @internal Refuses a new key past the container's caps on keys per package and packages
+   * per session, at the `set`, by the store's rule (`checkCap`); the store checks them again
+   * against the record as stored.
+   */
   beforeNewKey(pkg: string, size: number): void {
     const { maxKeysPerPackage, maxPackages } = this.container;
-    if (size >= maxKeysPerPackage)
-      throw new SessionTooLargeError(size + 1, maxKeysPerPackage, `keys in package ${pkg}`);
+    checkCap(`keys in package ${pkg}`, size + 1, maxKeysPerPackage, size);
     if (size === 0) {
       const held = this.#heldPackages();
-      if (!held.has(pkg) && held.size >= maxPackages)
-        throw new SessionTooLargeError(held.size + 1, maxPackages, 'packages');
+      if (!held.has(pkg)) checkCap('packages', held.size + 1, maxPackages, held.size);
     }
+  }
+
+  /**
+   * @internal The request-side pre-check of a plan's size, by the store's rule; a create
+   * grows from nothing, an update from the record as loaded (measured only when over).
+   */
+  checkSize(plan: ContainerCommit): void {
+    // Under the cap (the common case) the rule passes whatever the record held; a blind update
+    // knows nothing of the record, so only the store can tell whether it grows.
+    if (plan.byteSize <= this.container.maxSessionBytes || (!plan.delta.create && !this.#loaded)) return;
+    this.container.checkSize(plan.byteSize, plan.delta.create ? 0 : this.#recordBytes());
+  }
+
+  #recordBytes(): number {
+    let bytes = 0;
+    for (const e of this.#record?.entries ?? []) bytes += entryBytes(e.pkg, e.key, e.value);
+    return bytes;
   }
 
   /**
@@ -116,30 +165,7 @@ export class ContainerState implements PackageGuard {
   }
 
   #boundHere(record: StoredSession): boolean {
-    if (this.#binding === undefined) return true;
-    const bound = record.entries.find((e) => e.pkg === INTERNAL_PACKAGE && e.key === BINDING_KEY);
-    return bound === undefined || bound.value === this.#binding;
-  }
-
-  /** The live record loaded, if any. */
-  get record(): StoredSession | undefined {
-    return this.#record;
-  }
-
-  /** True once the load has been started. */
-  get loadStarted(): boolean {
-    return this.#loading !== undefined;
-  }
-
-  /** The package's data, made on first use from the loaded entries. Call after {@link load}. */
-  packageData<T extends object>(pkg: string): PackageData<T> {
-    let data = this.#packages.get(pkg);
-    if (!data) {
-      const entries = this.#cleared ? [] : (this.#record?.entries.filter((e) => e.pkg === pkg) ?? []);
-      data = new PackageData(pkg, entries, this.container.codec, this);
-      this.#packages.set(pkg, data);
-    }
-    return data as unknown as PackageData<T>;
+    return usableBy(this.container, record, this.#fingerprint);
   }
 
   /**
@@ -172,11 +198,40 @@ export class ContainerState implements PackageGuard {
     for (const { pkg, key, value, deleted } of last.values()) {
       if (deleted && create) continue;
       const encoded = deleted ? undefined : this.container.codec.encode(value, [pkg, key]);
-      byteSize += key.length + (encoded?.length ?? 0);
+      if (encoded !== undefined) byteSize += entryBytes(pkg, key, encoded);
       writes.push({ pkg, key, value: encoded });
     }
-    const touch = this.container.touchFor(undefined) as NonNullable<SessionDelta['touch']>;
-    return { state: this, byteSize, delta: { create, writes: create ? this.#withBinding(writes) : writes, touch } };
+    const touch = this.container.touchFor(undefined);
+    const delta: SessionDelta = create
+      ? { create: true, writes: this.#withBinding(writes), touch }
+      : { create: false, writes, touch };
+    return { state: this, byteSize, delta };
+  }
+
+  /** True when sessions are bound and the loaded record is not bound yet: the next commit binds it. */
+  #needsBinding(): boolean {
+    return this.#binding !== undefined && this.#record !== undefined && bindingOf(this.#record) === undefined;
+  }
+
+  /** The live record loaded, if any. */
+  get record(): StoredSession | undefined {
+    return this.#record;
+  }
+
+  /** True once the load has been started. */
+  get loadStarted(): boolean {
+    return this.#loading !== undefined;
+  }
+
+  /** The package's data, made on first use from the loaded entries. Call after {@link load}. */
+  packageData<T extends object>(pkg: string): PackageData<T> {
+    let data = this.#packages.get(pkg);
+    if (!data) {
+      const entries = this.#cleared ? [] : (this.#record?.entries.filter((e) => e.pkg === pkg) ?? []);
+      data = new PackageData(pkg, entries, this.container.codec, this);
+      this.#packages.set(pkg, data);
+    }
+    return data as unknown as PackageData<T>;
   }
 
   /** The packages that hold data now: stored ones not yet opened, and opened ones not empty. */
@@ -213,25 +268,25 @@ export class ContainerState implements PackageGuard {
   plan(): ContainerCommit | undefined {
     // Loops, not map/flatMap/reduce: this runs at every commit, and a read-only request
     // should allocate nothing here.
-    const writes: EntryWrite[] = [];
+    let writes: EntryWrite[] = [];
     let byteSize = this.#untouchedBytes();
     for (const data of this.#packages.values()) byteSize += data.collectChanges(writes);
     const record = this.#record;
     if (record === undefined && writes.length === 0) return undefined;
-    const touch = this.container.touchFor(record);
+    const touch = record === undefined ? undefined : this.container.touchFor(record);
     const clear = this.#cleared && record !== undefined;
-    if (writes.length === 0 && !clear && touch === undefined) return undefined;
-    const create = record === undefined;
-    return {
-      state: this,
-      byteSize,
-      delta: {
-        create,
-        writes: create || clear ? this.#withBinding(writes) : writes,
-        ...(clear && { clear }),
-        ...(touch && { touch }),
-      },
-    };
+    // A record made before binding was turned on is bound by its first use, even a read:
+    // the binding is written expecting none, so two clients racing for it cannot both win.
+    const bindNow = !clear && this.#needsBinding();
+    if (writes.length === 0 && !clear && !bindNow && touch === undefined) return undefined;
+    if (record === undefined || clear) writes = this.#withBinding(writes);
+    else if (bindNow) writes = [...writes, { ...this.#bindingWrite(), expectVersion: 0 }];
+    byteSize += this.#addedBindingBytes(writes);
+    const delta: SessionDelta =
+      record === undefined
+        ? { create: true, touch: this.container.touchFor(undefined), writes }
+        : { create: false, writes, ...(clear && { clear }), ...(touch && { touch }) };
+    return { state: this, byteSize, delta };
   }
 
   /**
@@ -246,12 +301,12 @@ export class ContainerState implements PackageGuard {
     }
     const writes: EntryWrite[] = [...this.#packages.values()].flatMap((data) => data.snapshot());
     if (writes.length === 0 && record === undefined) return undefined;
-    const byteSize = writes.reduce((sum, w) => sum + w.key.length + (w.value?.length ?? 0), 0);
-    const touch = this.container.touchFor(undefined);
+    const moved = this.#withBinding(writes);
+    const byteSize = moved.reduce((sum, w) => sum + (w.value === undefined ? 0 : entryBytes(w.pkg, w.key, w.value)), 0);
     return {
       state: this,
       byteSize,
-      delta: { create: true, writes: this.#withBinding(writes), ...(touch && { touch }) },
+      delta: { create: true, writes: moved, touch: this.container.touchFor(undefined) },
       // Every entry loaded, also when this request cleared them: the old record must be unchanged to be replaced.
       ...(record && { replacesEntries: record.entries.map(({ pkg, key, version }) => ({ pkg, key, version })) }),
     };
@@ -260,14 +315,27 @@ export class ContainerState implements PackageGuard {
   /** The writes of a commit that creates or clears the record, with the client binding when sessions are bound. */
   #withBinding(writes: EntryWrite[]): EntryWrite[] {
     if (this.#binding === undefined || writes.some((w) => w.pkg === INTERNAL_PACKAGE)) return writes;
-    return [...writes, { pkg: INTERNAL_PACKAGE, key: BINDING_KEY, value: this.#binding }];
+    return [...writes, this.#bindingWrite()];
   }
 
+  /** The write of this client's binding; call only when sessions are bound. */
+  #bindingWrite(): EntryWrite {
+    return { pkg: INTERNAL_PACKAGE, key: BINDING_KEY, value: this.#binding as string };
+  }
+
+  /** Bytes of a binding this plan adds (the package data's sizes do not see it). */
+  #addedBindingBytes(writes: readonly EntryWrite[]): number {
+    const added = writes.find((w) => w.pkg === INTERNAL_PACKAGE && w.key === BINDING_KEY);
+    if (added?.value === undefined || (!this.#cleared && this.#record && bindingOf(this.#record))) return 0;
+    return entryBytes(added.pkg, added.key, added.value);
+  }
+
+  /** Bytes of the loaded entries of packages this request did not open (the internal one included). */
   #untouchedBytes(): number {
     if (this.#cleared || !this.#record) return 0;
     let bytes = 0;
     for (const entry of this.#record.entries) {
-      if (!this.#packages.has(entry.pkg)) bytes += entry.key.length + entry.value.length;
+      if (!this.#packages.has(entry.pkg)) bytes += entryBytes(entry.pkg, entry.key, entry.value);
     }
     return bytes;
   }

@@ -14,8 +14,10 @@ export interface SessionManagerOptions {
   /**
    * Binds each session to a fingerprint of the client that started it, e.g.
    * {@link userAgentClass}. A request whose fingerprint differs is treated as having no
-   * session: it reads empty data and a write starts a new session under a fresh id, so a
-   * cookie stolen into another kind of client is worth less. Off by default: a
+   * session: it reads empty data, a write starts a new session under a fresh id, and its
+   * `invalidate()` or `regenerate()` leaves the bound session untouched, so a cookie stolen
+   * into another kind of client is worth less. A session made before binding was turned on
+   * is bound by the first client that uses it (even a read). Off by default: a
    * fingerprint is a speed bump, not an authentication.
    * @default undefined
    */

@@ -1,4 +1,5 @@
 import type { SessionCodec } from '../codec/codec.js';
+import { entryBytes } from '../stores/record.js';
 import type { EntryWrite, StoredEntry } from '../stores/types.js';
 
 /** A loaded entry: its stored encoding and version, and the value it decoded to, once read. */
@@ -123,20 +124,20 @@ export class PackageData<T extends object = Record<string, unknown>>
 
   /**
    * @internal Appends to `writes` the entry writes this package needs: every exposed key
-   * whose encoding differs from the stored one. Returns the bytes of keys and encoded
-   * values the package holds after them. Throws `SessionSerializationError` for a value
-   * the codec refuses.
+   * whose encoding differs from the stored one. Returns the UTF-8 bytes of package id,
+   * keys and encoded values the package holds after them (`entryBytes`). Throws
+   * `SessionSerializationError` for a value the codec refuses.
    */
   collectChanges(writes: EntryWrite[]): number {
     let byteSize = 0;
     for (const [key, original] of this.#originals) {
-      if (!this.#exposed.has(key) && this.#values.has(key)) byteSize += key.length + original.encoded.length;
+      if (!this.#exposed.has(key) && this.#values.has(key)) byteSize += entryBytes(this.pkg, key, original.encoded);
     }
     for (const key of this.#exposed) {
       const encoded = this.#values.has(key) ? this.#encodeIfChanged(key) : undefined;
       const original = this.#originals.get(key);
       if (encoded !== undefined)
-        byteSize += key.length + (encoded === SAME ? (original as Original).encoded : encoded).length;
+        byteSize += entryBytes(this.pkg, key, encoded === SAME ? (original as Original).encoded : encoded);
       if (encoded === SAME || (encoded === undefined && original === undefined)) continue;
       const expectVersion = this.#read.has(key) ? (original?.version ?? 0) : undefined;
       writes.push({

@@ -8,7 +8,8 @@ import type {
 } from '../client-id/types.js';
 import type { SessionDataContainer } from '../container/container.js';
 import { ConflictError, SessionStateError } from '../errors.js';
-import { type ContainerCommit, ContainerState, INTERNAL_PACKAGE } from './container-state.js';
+import type { SessionDelta } from '../stores/types.js';
+import { type ContainerCommit, ContainerState, INTERNAL_PACKAGE, usableBy } from './container-state.js';
 import { checkKey, type PackageData } from './package-data.js';
 
 /**
@@ -211,7 +212,7 @@ export class Session {
   /** The commit plans, with every check that can fail run before the first write, so a failure writes nothing. */
   #checkedPlans(): ContainerCommit[] {
     const plans = this.#plan();
-    for (const { state, delta, byteSize } of plans) state.container.checkSize(delta, byteSize);
+    for (const plan of plans) plan.state.checkSize(plan);
     return plans;
   }
 
@@ -243,10 +244,11 @@ export class Session {
       const endedKey = this.#ended?.key;
       if (this.#ended && !this.#ended.moveData) await this.#destroy(this.#ended.key, this.#ended.reason);
       await Promise.all(
-        plans.map(({ state, delta, byteSize, replacesEntries }) => {
-          const replaces = delta.create && this.#ended?.moveData && state.record ? endedKey : undefined;
-          const moved = replaces ? { ...delta, replaces, ...(replacesEntries && { replacesEntries }) } : delta;
-          return state.container.commit(key as string, moved, byteSize);
+        plans.map(({ state, delta, replacesEntries }) => {
+          const replaces = this.#ended?.moveData && state.record ? endedKey : undefined;
+          const moved: SessionDelta =
+            delta.create && replaces ? { ...delta, replaces, ...(replacesEntries && { replacesEntries }) } : delta;
+          return state.container.commit(key as string, moved);
         }),
       );
       return this.#done(plans);
@@ -339,19 +341,19 @@ export class Session {
       const reading = this.#issued ? undefined : this.#validReading();
       if (reading) {
         const update = state.planBlind(false);
-        state.container.checkSize(update.delta, update.byteSize);
+        state.checkSize(update);
         if (await this.#committedUnlessGone(state, reading.key, update)) {
           this.#blindKnown = true;
           return this.#done([update]);
         }
       }
       const create = state.planBlind(true);
-      state.container.checkSize(create.delta, create.byteSize);
+      state.checkSize(create);
       const key =
         reading && this.#context.clientIds.adoptsUnknownIds
           ? reading.key
           : (this.#issued ??= this.#context.clientIds.issue(this.#request)).key;
-      await state.container.commit(key, create.delta, create.byteSize);
+      await state.container.commit(key, create.delta);
       return this.#done([create]);
     } finally {
       this.#phase = 'done';
@@ -360,7 +362,7 @@ export class Session {
 
   async #committedUnlessGone(state: ContainerState, key: string, plan: ContainerCommit): Promise<boolean> {
     try {
-      await state.container.commit(key, plan.delta, plan.byteSize);
+      await state.container.commit(key, plan.delta);
       return true;
     } catch (error) {
       if (error instanceof ConflictError && error.reason === 'gone') return false;
@@ -421,7 +423,14 @@ export class Session {
   }
 
   async #destroy(key: string, reason: 'invalidated' | 'regenerated'): Promise<void> {
-    await Promise.all(this.#context.containers.map((c) => c.destroy(key, reason)));
+    const binding = this.#fingerprint();
+    await Promise.all(
+      this.#context.containers.map(async (c) => {
+        // A session bound to another client is not this request's to end (SECURITY.md).
+        if (binding !== undefined && !usableBy(c, await c.load(key), binding)) return;
+        await c.destroy(key, reason);
+      }),
+    );
   }
 
   #responseHeaders(plans: readonly ContainerCommit[]): readonly HeaderEntry[] {

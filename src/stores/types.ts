@@ -60,38 +60,92 @@ export interface EntryWrite {
   readonly expectVersion?: number;
 }
 
-/** What a container asks a store to apply, atomically, to one client's record. */
-export interface SessionDelta {
-  /**
-   * True when this commit creates the record (its key was issued in this request).
-   * When false the record must exist and be live, or the commit fails with
-   * `ConflictError('gone')`: an invalidated or expired session is never resurrected.
-   */
-  readonly create: boolean;
-  /** New last-access time and expiry; always present when creating. */
-  readonly touch?: { readonly lastAccess: number; readonly expiresAt: number | null };
-  /** Remove every existing entry before applying `writes`. */
-  readonly clear?: boolean;
+/** A record's new last-access time and expiry (`null`: never expires). */
+export interface Touch {
+  readonly lastAccess: number;
+  readonly expiresAt: number | null;
+}
+
+/**
+ * The container's caps on one session, checked by the store against the record AS
+ * STORED, in the same atomic step as the write (`checkCaps` in `stores/record.ts`): a
+ * commit that leaves a count over its cap and grew it fails with `SessionTooLargeError`
+ * and writes nothing; one that only touches or shrinks always passes.
+ */
+export interface SessionCaps {
+  /** The most UTF-8 bytes of package ids, keys and encoded values (`maxSessionBytes`). */
+  readonly maxBytes: number;
+  /** The most packages holding data, the internal one not counted. */
+  readonly maxPackages: number;
+  /** The most keys in one package. */
+  readonly maxKeysPerPackage: number;
+}
+
+/** What every delta has. */
+interface DeltaBase {
   /** The entries to write or delete. */
   readonly writes: readonly EntryWrite[];
-  /**
-   * With `create`: the record this one replaces (regenerate). It is deleted in the same
-   * commit; if it is already gone the commit fails with `ConflictError('gone')`.
-   */
-  readonly replaces?: string;
-  /**
-   * With `replaces`: the entries of the replaced record as this request loaded them
-   * (package id, key and version; values are not compared). The commit fails with
-   * `ConflictError('version')`, having written nothing, unless the replaced record holds
-   * exactly these entries at these versions: no entry added, deleted or rewritten since
-   * the load. So a write to the old record acknowledged between a regenerate's load and
-   * its commit is never deleted with the old record. Absent: the replaced record is only
-   * checked to be live.
-   */
-  readonly replacesEntries?: readonly ReplacedEntry[];
-  /** With `create`: the container's cap on live records. Requires `capabilities.limit`. */
-  readonly limit?: SessionLimit;
+  /** The caps to hold the record to; absent: none (e.g. an import or a test). */
+  readonly caps?: SessionCaps;
 }
+
+/** A delta that updates a live record; if there is none the commit fails with `ConflictError('gone')`. */
+export interface UpdateDelta extends DeltaBase {
+  /** Not a create: an ended or expired session is never resurrected. */
+  readonly create: false;
+  /** A new last-access time and expiry; the store keeps the later of each (racing touches). */
+  readonly touch?: Touch;
+  /** Remove every existing entry before applying `writes`. */
+  readonly clear?: boolean;
+  readonly replaces?: undefined;
+  readonly replacesEntries?: undefined;
+  readonly limit?: undefined;
+  readonly createdAt?: undefined;
+}
+
+/** What a creating delta has, whether or not it replaces a record. */
+interface CreateBase extends DeltaBase {
+  /** Creates the record (its key was issued in this request); a live one under the key fails with `ConflictError('exists')`. */
+  readonly create: true;
+  /** The new record's last-access time and expiry: required. */
+  readonly touch: Touch;
+  /** The container's cap on live records. Requires `capabilities.limit`. */
+  readonly limit?: SessionLimit;
+  /** When the record was created, for an import; absent: the commit's `now`. */
+  readonly createdAt?: number;
+  readonly clear?: undefined;
+}
+
+/** A delta that creates a new record. */
+export interface NewRecordDelta extends CreateBase {
+  readonly replaces?: undefined;
+  readonly replacesEntries?: undefined;
+}
+
+/** A delta that creates a record replacing another one (regenerate), deleted in the same commit. */
+export interface ReplacingDelta extends CreateBase {
+  /** The record this one replaces; if it is already gone the commit fails with `ConflictError('gone')`. */
+  readonly replaces: string;
+  /**
+   * The entries of the replaced record as this request loaded them (package id, key and
+   * version; values are not compared). The commit fails with `ConflictError('version')`,
+   * having written nothing, unless the replaced record holds exactly these entries at
+   * these versions: no entry added, deleted or rewritten since the load. So a write to the
+   * old record acknowledged between a regenerate's load and its commit is never deleted
+   * with the old record. Absent: the replaced record is only checked to be live.
+   */
+  readonly replacesEntries?: readonly ReplacedEntry[] | undefined;
+}
+
+/** A delta that creates a record: a new one, or one replacing another (regenerate). */
+export type CreateDelta = NewRecordDelta | ReplacingDelta;
+
+/**
+ * What a container asks a store to apply, atomically, to one client's record: a create
+ * (with its touch, maybe replacing a record) or an update of a live record. The rules a
+ * store applies are in `stores/record.ts`.
+ */
+export type SessionDelta = CreateDelta | UpdateDelta;
 
 /** One entry of a replaced record as a regenerate loaded it: see {@link SessionDelta.replacesEntries}. */
 export interface ReplacedEntry {

@@ -16,7 +16,11 @@ export interface ExportedSession {
   readonly entries: readonly Pick<StoredEntry, 'pkg' | 'key' | 'value'>[];
 }
 
-/** The JSON Lines line for one session, without its newline. */
+/**
+ * The JSON Lines line for one session, without its newline. Entries are written in one
+ * canonical order, by package id then key in code-point order, whatever order the store
+ * keeps them in: so the same sessions exported from any store give the same lines.
+ */
 export function exportLine(session: ScannedSession): string {
   const line: ExportedSession = {
     v: EXPORT_FORMAT_VERSION,
@@ -24,7 +28,7 @@ export function exportLine(session: ScannedSession): string {
     createdAt: session.createdAt,
     lastAccess: session.lastAccess,
     expiresAt: session.expiresAt,
-    entries: session.entries.map(({ pkg, key, value }) => ({ pkg, key, value })),
+    entries: [...session.entries].sort(canonicalOrder).map(({ pkg, key, value }) => ({ pkg, key, value })),
   };
   return JSON.stringify(line);
 }
@@ -40,4 +44,20 @@ export function exportLine(session: ScannedSession): string {
  */
 export async function* exportSessions(store: SessionStore, now: number): AsyncGenerator<string> {
   for await (const session of store.scan(now)) yield `${exportLine(session)}\n`;
+}
+
+/** By package id, then key, comparing code points (not UTF-16 code units, not the locale). */
+function canonicalOrder(a: Pick<StoredEntry, 'pkg' | 'key'>, b: Pick<StoredEntry, 'pkg' | 'key'>): number {
+  return compareCodePoints(a.pkg, b.pkg) || compareCodePoints(a.key, b.key);
+}
+
+function compareCodePoints(a: string, b: string): number {
+  if (a === b) return 0;
+  const x = [...a];
+  const y = [...b];
+  for (let i = 0; i < Math.min(x.length, y.length); i++) {
+    const d = (x[i] as string).codePointAt(0)! - (y[i] as string).codePointAt(0)!;
+    if (d !== 0) return d;
+  }
+  return x.length - y.length;
 }

@@ -87,6 +87,7 @@ async function writeSession(
       session.key,
       {
         create: true,
+        createdAt: session.createdAt,
         touch: { lastAccess: session.lastAccess, expiresAt: session.expiresAt },
         writes: session.entries.map(({ pkg, key, value }) => ({ pkg, key, value })),
       },

@@ -303,6 +303,31 @@ describe('caps on packages and keys per session', () => {
     expect(cookieFrom(session.responseHeaders)).toBeDefined();
   });
 
+  it('maxSessionBytes counts UTF-8 bytes of package ids, keys and values, before any store write', async () => {
+    const { manager, store } = memoryManager({ container: { maxSessionBytes: 100 } });
+    const calls = countCalls(store);
+    const client = browser(manager);
+    // 30 CJK characters: 32 UTF-16 code units as JSON, 92 UTF-8 bytes; with 'cjk' and 'v' 96 bytes.
+    await client.visit(async (s) => (await s.get('cjk')).set('v', '漢'.repeat(30)));
+    expect(calls.commit).toBe(1);
+    const session = client.open();
+    (await session.get('cjk')).set('w', '字'); // 3 + 1 + 5 bytes more: 105 > 100, though only 37 code units
+    await expect(session.commit()).rejects.toMatchObject({ name: 'SessionTooLargeError', size: 105, limit: 100 });
+    expect(calls.commit).toBe(1);
+  });
+
+  it('a blind write (session.set without a load) past maxSessionBytes is refused by the store, writing nothing', async () => {
+    const { manager, store } = memoryManager({ container: { maxSessionBytes: 100 } });
+    const client = browser(manager);
+    await client.visit(async (s) => (await s.get('p')).set('a', 'x'.repeat(60)));
+    const blind = client.open();
+    blind.set('p', 'b', 'y'.repeat(60)); // the request never loads: only the store sees the 60 bytes already stored
+    await expect(blind.commit()).rejects.toMatchObject({ name: 'SessionTooLargeError', limit: 100 });
+    const { result } = await client.visit(async (s) => (await s.get('p')).toJSON());
+    expect(result).toEqual({ a: 'x'.repeat(60) });
+    expect(store.size).toBe(1);
+  });
+
   it('refuses caps that are not positive integers', () => {
     expect(() => memoryManager({ container: { maxPackages: 0 } })).toThrow(/maxPackages/);
   });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_SWEEP_INTERVAL } from '../../src/container/container.js';
 import { SessionDataContainer } from '../../src/index.js';
 import { MemoryStore } from '../../src/stores/memory/index.js';
 import { manualClock } from '../helpers.js';
@@ -17,11 +18,7 @@ describe('SPEC 27/29: timed sweeps run through the container', () => {
     });
     try {
       const touch = container.touchFor(undefined);
-      await container.commit(
-        'old',
-        { create: true, writes: [{ pkg: 'p', key: 'k', value: '1' }], ...(touch && { touch }) },
-        2,
-      );
+      await container.commit('old', { create: true, writes: [{ pkg: 'p', key: 'k', value: '1' }], touch });
       clock.advance(71);
       await expect.poll(() => ended, { timeout: 2_000 }).toEqual([['old', 'expired']]);
     } finally {
@@ -33,5 +30,29 @@ describe('SPEC 27/29: timed sweeps run through the container', () => {
     expect(
       () => new SessionDataContainer({ store: new MemoryStore({ sweepIntervalSeconds: 0 }), sweepIntervalSeconds: -1 }),
     ).toThrow(/sweepIntervalSeconds/);
+  });
+
+  it('is the only owner of sweeping: 60 s by default over a store that does not expire by itself, 0 over one that does', () => {
+    const memory = new SessionDataContainer({ store: new MemoryStore() });
+    const selfExpiring = new MemoryStore();
+    Object.defineProperty(selfExpiring, 'capabilities', {
+      value: { ...selfExpiring.capabilities, selfExpiring: true },
+    });
+    const redisLike = new SessionDataContainer({ store: selfExpiring });
+    const chosen = new SessionDataContainer({ store: new MemoryStore(), sweepIntervalSeconds: 5 });
+    try {
+      expect([memory.sweepIntervalSeconds, redisLike.sweepIntervalSeconds, chosen.sweepIntervalSeconds]).toEqual([
+        DEFAULT_SWEEP_INTERVAL,
+        0,
+        5,
+      ]);
+      expect(DEFAULT_SWEEP_INTERVAL).toBe(60);
+    } finally {
+      for (const c of [memory, redisLike, chosen]) c.close();
+    }
+  });
+
+  it('MemoryStore keeps no timer of its own: an interval there is refused, pointing at the container', () => {
+    expect(() => new MemoryStore({ sweepIntervalSeconds: 60 as 0 })).toThrow(/container's `sweepIntervalSeconds`/);
   });
 });

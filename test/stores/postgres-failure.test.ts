@@ -8,6 +8,7 @@ import { Pool } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StoreUnavailableError } from '../../src/index.js';
 import { PostgresStore } from '../../src/stores/postgres/index.js';
+import type { SessionDelta } from '../../src/stores/types.js';
 import { POSTGRES_URL, serviceAvailable, uniquePrefix } from '../support/services.js';
 
 const available = await serviceAvailable('postgres');
@@ -110,7 +111,7 @@ describe.skipIf(!available)('PostgresStore when the server is unavailable', () =
     try {
       await holder.query('BEGIN');
       await holder.query(`SELECT 1 FROM "${SCHEMA}"."locked_sessions" WHERE key = 'a' FOR UPDATE`);
-      const write = { create: false, writes: [{ pkg: PKG, key: 'x', value: '1' }] };
+      const write: SessionDelta = { create: false, writes: [{ pkg: PKG, key: 'x', value: '1' }] };
       const error = await rejection(store.commit('a', write, NOW));
       expect(error).toBeInstanceOf(StoreUnavailableError);
       expect((error as Error).cause).toMatchObject({ code: '55P03' });

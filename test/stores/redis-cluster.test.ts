@@ -3,6 +3,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { describeStoreContract } from '../../src/conformance/index.js';
 import { ConflictError, StoreUnavailableError } from '../../src/index.js';
 import { RedisStore } from '../../src/stores/redis/index.js';
+import type { SessionDelta } from '../../src/stores/types.js';
 import { deletePrefix, monitorCommands, type RedisCluster, startRedisCluster } from '../support/redis-cluster.js';
 import { uniquePrefix } from '../support/services.js';
 
@@ -72,7 +73,12 @@ describe('RedisStore on a 3-master Redis Cluster started for the tests', () => {
     it('regenerate across slots: creates the new record, then deletes the old one', async () => {
       const [oldKey, newKey] = await keysInDifferentSlots(client);
       await store.commit(oldKey, { create: true, touch, writes: [{ pkg: 'p', key: 'user', value: '"ann"' }] }, T0);
-      const move = { create: true, replaces: oldKey, touch, writes: [{ pkg: 'p', key: 'user', value: '"ann"' }] };
+      const move: SessionDelta = {
+        create: true,
+        replaces: oldKey,
+        touch,
+        writes: [{ pkg: 'p', key: 'user', value: '"ann"' }],
+      };
       await store.commit(newKey, move, T0 + 1);
       expect(await store.load(oldKey, T0 + 1)).toBeUndefined();
       expect((await store.load(newKey, T0 + 1))?.entries).toEqual([

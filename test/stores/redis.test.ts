@@ -10,6 +10,7 @@ import {
   StoreUnavailableError,
 } from '../../src/index.js';
 import { RedisStore } from '../../src/stores/redis/index.js';
+import type { SessionDelta } from '../../src/stores/types.js';
 import { cookieFrom, manualClock, request, SECRET } from '../helpers.js';
 import {
   commandStats,
@@ -55,13 +56,16 @@ describe.skipIf(!available)('RedisStore on the shared server', () => {
     client.disconnect();
   });
 
-  it('keeps one hash per client, hash-tagged, with a meta field, a commit sequence and one field per entry', async () => {
+  it('keeps one hash per client, hash-tagged, with a meta field, a commit sequence, its size and one field per entry', async () => {
     const writes = [{ pkg: 'app.cart', key: 'items', value: '[1]' }];
     await store.commit('abc', { create: true, touch: { lastAccess: T0, expiresAt: T0 + 60 }, writes }, T0);
     expect(await client.keys(`${prefix}*`)).toEqual([`${prefix}{abc}`]);
     expect(await client.hgetall(`${prefix}{abc}`)).toEqual({
       m: `1:${T0}:${T0}:${T0 + 60}`,
       s: '1',
+      b: String('app.cart'.length + 'items'.length + '[1]'.length),
+      p: '1',
+      'k:app.cart': '1',
       'e:app.cart\0items': '1:[1]',
     });
   });
@@ -183,16 +187,16 @@ describe('RedisStore on a private server (round trips counted by INFO commandsta
     await store.commit('warm', { create: true, touch: { lastAccess: T0, expiresAt: T0 + 60 }, writes: [] }, T0);
     expect(await sent(() => store.load('warm', T0))).toEqual(['hgetall']);
     expect(await executed(() => store.load('warm', T0))).toEqual({ hgetall: 1 });
-    const delta = { create: true, touch: { lastAccess: T0, expiresAt: T0 + 60 }, writes };
+    const delta: SessionDelta = { create: true, touch: { lastAccess: T0, expiresAt: T0 + 60 }, writes };
     expect(await sent(() => store.commit('k', delta, T0))).toEqual(['evalsha']);
-    const update = {
+    const update: SessionDelta = {
       create: false,
       clear: true,
       touch: { lastAccess: T0 + 1, expiresAt: T0 + 61 },
       writes: [{ pkg: 'app', key: 'k1', value: '"x"', expectVersion: 1 }],
     };
     expect(await sent(() => store.commit('k', update, T0 + 1))).toEqual(['evalsha']);
-    const stale = { create: false, writes: [{ pkg: 'app', key: 'k1', value: '"y"', expectVersion: 1 }] };
+    const stale: SessionDelta = { create: false, writes: [{ pkg: 'app', key: 'k1', value: '"y"', expectVersion: 1 }] };
     const conflicted = await executed(() => store.commit('k', stale, T0 + 1).catch((e: unknown) => e));
     expect(conflicted).toEqual({ evalsha: 1, hget: 2 }); // a conflict reads, and writes nothing
     await store.close();
@@ -269,7 +273,7 @@ describe('RedisStore on a private server (round trips counted by INFO commandsta
     const store = new RedisStore({ url: server.url, prefix: 'final:' });
     await store.commit('k', { create: true, touch: { lastAccess: T0, expiresAt: T0 + 60 }, writes: [] }, T0);
     await store.destroy('k');
-    const touch = { create: false, touch: { lastAccess: T0 + 1, expiresAt: T0 + 61 }, writes: [] };
+    const touch: SessionDelta = { create: false, touch: { lastAccess: T0 + 1, expiresAt: T0 + 61 }, writes: [] };
     await expect(store.commit('k', touch, T0 + 1)).rejects.toBeInstanceOf(ConflictError);
     expect(await admin.exists('final:{k}')).toBe(0);
     await store.close();

@@ -5,8 +5,8 @@ import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConflictError, SessionConfigError, StoreUnavailableError } from '../../src/errors.js';
 import { SqliteStore } from '../../src/stores/sqlite/index.js';
-import { prepareStatements, SCHEMA_VERSION } from '../../src/stores/sqlite/schema.js';
-import type { SessionDelta } from '../../src/stores/types.js';
+import { prepareStatements } from '../../src/stores/sqlite/schema.js';
+import type { NewRecordDelta, SessionDelta } from '../../src/stores/types.js';
 
 const T0 = 1_700_000_000;
 const dir = mkdtempSync(join(tmpdir(), 'tsession-sqlite-'));
@@ -14,7 +14,7 @@ let n = 0;
 const freshPath = () => join(dir, `store-${n++}.db`);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const create = (expiresAt: number | null, writes: SessionDelta['writes'] = [], now = T0): SessionDelta => ({
+const create = (expiresAt: number | null, writes: SessionDelta['writes'] = [], now = T0): NewRecordDelta => ({
   create: true,
   touch: { lastAccess: now, expiresAt },
   writes,
@@ -170,35 +170,6 @@ describe('SqliteStore', () => {
     other.close();
     await store.close();
     await expect(store.load('k1', T0)).rejects.toBeInstanceOf(StoreUnavailableError);
-  });
-
-  it('upgrades version-1 tables: each record’s sequence starts from its highest entry version', async () => {
-    const path = freshPath();
-    const db = new Database(path);
-    db.exec(`
-      CREATE TABLE tsession_meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
-      INSERT INTO tsession_meta VALUES ('schema', 1), ('records', 2);
-      CREATE TABLE tsession_sessions (key TEXT PRIMARY KEY, created_at REAL NOT NULL, last_access REAL NOT NULL,
-        expires_at REAL) WITHOUT ROWID;
-      CREATE TABLE tsession_entries (key TEXT NOT NULL, pkg TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL,
-        version INTEGER NOT NULL, PRIMARY KEY (key, pkg, name)) WITHOUT ROWID;
-      INSERT INTO tsession_sessions VALUES ('old', ${T0}, ${T0}, NULL), ('empty', ${T0}, ${T0}, NULL);
-      INSERT INTO tsession_entries VALUES ('old', 'app', 'a', '"a"', 3), ('old', 'app', 'b', '"b"', 7);
-    `);
-    const store = new SqliteStore({ database: db });
-    expect(db.prepare("SELECT value FROM tsession_meta WHERE name = 'schema'").pluck().get()).toBe(SCHEMA_VERSION);
-    expect((await store.load('old', T0))?.entries).toEqual([
-      { pkg: 'app', key: 'a', value: '"a"', version: 3 },
-      { pkg: 'app', key: 'b', value: '"b"', version: 7 },
-    ]);
-    await store.commit('old', { create: false, writes: [write('a', undefined)] }, T0);
-    await store.commit('old', { create: false, writes: [write('a', '"a2"', 0)] }, T0);
-    await store.commit('empty', { create: false, writes: [write('x', '"x"')] }, T0);
-    expect((await store.load('old', T0))?.entries).toContainEqual({ pkg: 'app', key: 'a', value: '"a2"', version: 9 });
-    expect((await store.load('empty', T0))?.entries).toEqual([{ pkg: 'app', key: 'x', value: '"x"', version: 1 }]);
-    await store.close();
-    await new SqliteStore({ database: db }).close(); // idempotent on upgraded tables
-    db.close();
   });
 
   it('refuses tables written by a newer schema, and invalid options, with SessionConfigError', async () => {

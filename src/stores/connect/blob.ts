@@ -1,7 +1,10 @@
-import { highestVersion } from '../apply-delta.js';
 import type { StoredEntry, StoredSession } from '../types.js';
 
-/** The format marker every blob carries, so a foreign session in a shared store is never misread. */
+/**
+ * The format marker every blob carries, so a foreign session in a shared store is never
+ * misread. `tsession/1` is the first released shape (nothing before it was published);
+ * any later change of the blob's shape bumps it.
+ */
 export const BLOB_FORMAT = 'tsession/1';
 
 /** Seconds a record with no expiry (`expiresAt: null`) is kept by the underlying store: 100 years. */
@@ -18,10 +21,7 @@ export interface SessionBlob {
   readonly lastAccess: number;
   readonly expiresAt: number | null;
   readonly entries: readonly StoredEntry[];
-  /**
-   * The record's commit sequence, the number of its last commit with entry writes (see `StoredEntry.version`).
-   * A blob written before it existed reads as its highest entry version.
-   */
+  /** The record's commit sequence, the number of its last commit with entry writes (see `StoredEntry.version`). */
   readonly seq: number;
   readonly cookie: { readonly originalMaxAge: number; readonly maxAge: number; readonly expires: string };
 }
@@ -55,17 +55,12 @@ export function toBlob(record: BlobRecord, now: number, graceSeconds: number): S
 export function fromBlob(value: unknown): BlobRecord | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
   const blob = value as Partial<SessionBlob>;
-  if (blob.format !== BLOB_FORMAT || !Array.isArray(blob.entries)) return undefined;
+  if (blob.format !== BLOB_FORMAT || !Array.isArray(blob.entries) || typeof blob.seq !== 'number') return undefined;
   return {
     createdAt: Number(blob.createdAt),
     lastAccess: Number(blob.lastAccess),
     expiresAt: blob.expiresAt ?? null,
     entries: blob.entries,
-    seq: typeof blob.seq === 'number' ? blob.seq : highestVersion(blob.entries),
+    seq: blob.seq,
   };
-}
-
-/** True when the record is live at `now` (alive at `now == expiresAt`). */
-export function isLive(record: Pick<StoredSession, 'expiresAt'>, now: number): boolean {
-  return record.expiresAt === null || now <= record.expiresAt;
 }

@@ -1,5 +1,16 @@
-import { ConflictError, SessionConfigError, SessionStateError } from '../../errors.js';
-import { applyEntryWrites, holdsExactly } from '../apply-delta.js';
+import { SessionConfigError, SessionStateError } from '../../errors.js';
+import {
+  applyEntryWrites,
+  checkCaps,
+  checkPreconditions,
+  entryBytes,
+  entryId,
+  isLive,
+  lastWritePerEntry,
+  measureCommit,
+  measureEntries,
+  nextRecord,
+} from '../record.js';
 import type {
   CommitResult,
   ScannedSession,
@@ -9,7 +20,7 @@ import type {
   StoredSession,
   SweepOptions,
 } from '../types.js';
-import { type BlobRecord, fromBlob, isLive, toBlob } from './blob.js';
+import { type BlobRecord, fromBlob, toBlob } from './blob.js';
 import { type ConnectCompatibleStore, callStore } from './callbacks.js';
 import { KeyLock } from './key-lock.js';
 
@@ -53,7 +64,11 @@ const SWEEP_BATCH = 100;
  * serialization, that the old record still holds the entries it loaded, so a write
  * to it from this process is never deleted with it; one from another process may be.) Hence `perKeyVersions: false` and
  * `atomicRegenerate: false`; for several processes, use `tsession/redis` or
- * `tsession/postgres`. There is no `limit` support; `scan`, `count` and `sweep`
+ * `tsession/postgres`. **Size caps** (`maxSessionBytes`, `maxPackages`,
+ * `maxKeysPerPackage`) are checked against the blob as read, under the same per-key
+ * serialization, so they hold against concurrent requests of ONE process only; commits
+ * from several processes at once can together pass a cap (each checks a blob the
+ * others are about to overwrite). There is no `limit` support; `scan`, `count` and `sweep`
  * need the store's optional `all()`, which reads every session (so a sweep costs all
  * records, not just the expired ones); otherwise reclaiming expired records is left to
  * the underlying store's own expiry (connect-redis: Redis key TTLs; express-session's
@@ -116,25 +131,32 @@ export class ConnectStore implements SessionStore {
     return this.#lock.run(keys, async () => {
       const existing = await this.#get(key);
       const live = existing && isLive(existing, now) ? existing : undefined;
-      if (delta.create ? live !== undefined : live === undefined) {
-        throw new ConflictError(delta.create ? 'exists' : 'gone');
-      }
-      if (delta.replaces !== undefined) {
-        const replaced = await this.#get(delta.replaces);
-        if (!(replaced && isLive(replaced, now))) throw new ConflictError('gone');
-        // A write to the old record since the regenerate loaded it would be deleted with it.
-        if (!holdsExactly(replaced.entries, delta.replacesEntries)) throw new ConflictError('version');
-      }
-      const { entries, seq } = applyEntryWrites(live?.entries ?? [], delta, live?.seq ?? 0);
-      const touch = delta.touch;
-      if (!live && !touch) throw new SessionStateError('ConnectStore: a creating commit needs a `touch`');
-      const record: BlobRecord = {
-        createdAt: live?.createdAt ?? now,
-        lastAccess: Math.max(live?.lastAccess ?? 0, touch?.lastAccess ?? 0),
-        expiresAt: touch ? laterExpiry(live, touch.expiresAt) : (live as StoredSession).expiresAt,
-        entries,
-        seq,
-      };
+      const replaced = delta.replaces === undefined ? undefined : await this.#get(delta.replaces);
+      const writes = lastWritePerEntry(delta.writes);
+      const stored = new Map(live?.entries.map((e) => [entryId(e.pkg, e.key), e]));
+      checkPreconditions(
+        delta,
+        writes,
+        {
+          current: existing,
+          versionOf: (w) => stored.get(entryId(w.pkg, w.key))?.version ?? 0,
+          replaced,
+          replacedEntries: () => replaced?.entries ?? [],
+        },
+        now,
+      );
+      // The blob holds every entry, so its size is measured from them: the read is whole anyway.
+      const { measure: before, keys } = measureEntries(live?.entries ?? []);
+      const measured = measureCommit(before, writes, delta.clear === true, {
+        storedBytes: (w) => {
+          const e = stored.get(entryId(w.pkg, w.key));
+          return e && entryBytes(e.pkg, e.key, e.value);
+        },
+        keysIn: (pkg) => keys.get(pkg) ?? 0,
+      });
+      checkCaps(delta.caps, before, measured);
+      const { entries, seq } = applyEntryWrites(live?.entries ?? [], { clear: delta.clear, writes }, live?.seq ?? 0);
+      const record: BlobRecord = { ...nextRecord(live, delta, now), entries, seq };
       await this.#call('set', (cb) => this.#store.set(key, toBlob(record, now, this.#graceSeconds), cb));
       // Not atomic with the set above: a crash in between leaves the old record to expire by itself.
       if (delta.replaces !== undefined) await this.#destroyNow(delta.replaces);
@@ -229,10 +251,4 @@ export class ConnectStore implements SessionStore {
 /** The record as `load` and `scan` give it: the commit sequence stays inside the store. */
 function withoutSeq({ seq: _, ...session }: BlobRecord): StoredSession {
   return session;
-}
-
-/** Two racing touches keep the later expiry (SPEC 30). */
-function laterExpiry(live: StoredSession | undefined, next: number | null): number | null {
-  if (live === undefined || next === null || live.expiresAt === null) return next;
-  return Math.max(live.expiresAt, next);
 }

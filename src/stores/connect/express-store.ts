@@ -168,7 +168,11 @@ async function upsert(
   for (let attempt = 0; ; attempt++) {
     const live = await store.load(sid, now);
     try {
-      await store.commit(sid, { create: live === undefined, touch, writes }, now);
+      await store.commit(
+        sid,
+        live === undefined ? { create: true, touch, writes } : { create: false, touch, writes },
+        now,
+      );
       return;
     } catch (error) {
       const raced = error instanceof ConflictError && (error.reason === 'exists' || error.reason === 'gone');

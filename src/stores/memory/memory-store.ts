@@ -1,5 +1,17 @@
-import { ConflictError, SessionConfigError, SessionLimitError } from '../../errors.js';
-import { applyEntryWrites, holdsExactly } from '../apply-delta.js';
+import { SessionConfigError, SessionLimitError } from '../../errors.js';
+import {
+  applyEntryWrites,
+  checkCaps,
+  checkPreconditions,
+  EMPTY_MEASURE,
+  entryBytes,
+  entryId,
+  isLive,
+  lastWritePerEntry,
+  measureCommit,
+  nextRecord,
+  type RecordMeasure,
+} from '../record.js';
 import type {
   CommitResult,
   ScannedSession,
@@ -23,11 +35,11 @@ export interface MemoryStoreOptions {
   /** Width of the expiry time slices; a sweep visits only the slices that have expired. @default 60 */
   sliceSeconds?: number;
   /**
-   * Sweep expired records on a timer this often (unref'd, so it never keeps the
-   * process alive); 0 turns the timer off. The timer uses the system clock.
-   * @default 60
+   * @deprecated The store keeps no timer: its container sweeps it, on the container's
+   * clock, firing `onEnd('expired')` (`SessionDataContainerOptions.sweepIntervalSeconds`).
+   * Only 0 is accepted, for code written when the store had a timer of its own.
    */
-  sweepIntervalSeconds?: number;
+  sweepIntervalSeconds?: 0;
 }
 
 interface MemoryRecord {
@@ -35,6 +47,10 @@ interface MemoryRecord {
   readonly session: StoredSession;
   /** The commit sequence: the number of the last commit with entry writes (see {@link StoredEntry.version}). */
   readonly seq: number;
+  /** The record's size, kept with it so a commit's caps are checked without measuring every entry. */
+  readonly measure: RecordMeasure;
+  /** Keys held per package (the other half of the size). */
+  readonly keys: ReadonlyMap<string, number>;
 }
 
 /**
@@ -56,21 +72,21 @@ export class MemoryStore implements SessionStore {
   readonly #records = new Map<string, MemoryRecord>();
   readonly #buckets: ExpiryBuckets;
   readonly #maxSessions: number;
-  readonly #timer: NodeJS.Timeout | undefined;
 
   /** @throws SessionConfigError for a non-positive bound or slice. */
   constructor(options: MemoryStoreOptions = {}) {
-    const { maxSessions = 100_000, sliceSeconds = 60, sweepIntervalSeconds = 60 } = options;
+    const { maxSessions = 100_000, sliceSeconds = 60, sweepIntervalSeconds = 0 } = options;
     if (!(Number.isInteger(maxSessions) && maxSessions > 0)) {
       throw new SessionConfigError('MemoryStore: `maxSessions` must be a positive integer');
     }
     if (!(sliceSeconds > 0)) throw new SessionConfigError('MemoryStore: `sliceSeconds` must be > 0');
+    if (sweepIntervalSeconds !== 0) {
+      throw new SessionConfigError(
+        "MemoryStore: the store has no sweep timer of its own; set the container's `sweepIntervalSeconds` instead",
+      );
+    }
     this.#maxSessions = maxSessions;
     this.#buckets = new ExpiryBuckets(sliceSeconds);
-    if (sweepIntervalSeconds > 0) {
-      this.#timer = setInterval(() => void this.sweep(Date.now() / 1000), sweepIntervalSeconds * 1000);
-      this.#timer.unref();
-    }
   }
 
   /** Records held, live or not yet swept. */
@@ -80,35 +96,49 @@ export class MemoryStore implements SessionStore {
 
   async load(key: string, now: number): Promise<StoredSession | undefined> {
     const record = this.#records.get(key);
-    return record && isLive(record, now) ? record.session : undefined;
+    return record && isLive(record.session, now) ? record.session : undefined;
   }
 
   async commit(key: string, delta: SessionDelta, now: number): Promise<CommitResult> {
     const existing = this.#records.get(key);
-    const live = existing && isLive(existing, now) ? existing : undefined;
-    if (delta.create ? live !== undefined : live === undefined) {
-      throw new ConflictError(delta.create ? 'exists' : 'gone');
-    }
-    if (delta.replaces !== undefined) {
-      const replaced = this.#records.get(delta.replaces);
-      if (replaced === undefined || !isLive(replaced, now)) throw new ConflictError('gone');
-      // A write to the old record since the regenerate loaded it would be deleted with it.
-      if (!holdsExactly(replaced.session.entries, delta.replacesEntries)) throw new ConflictError('version');
-    }
-    const { entries, seq } = applyEntryWrites(live?.session.entries ?? [], delta, live?.seq ?? 0);
+    const live = existing && isLive(existing.session, now) ? existing : undefined;
+    const writes = lastWritePerEntry(delta.writes);
+    const stored = new Map(live?.session.entries.map((e) => [entryId(e.pkg, e.key), e]));
+    checkPreconditions(
+      delta,
+      writes,
+      {
+        current: existing?.session,
+        versionOf: (w) => stored.get(entryId(w.pkg, w.key))?.version ?? 0,
+        replaced: delta.replaces === undefined ? undefined : this.#records.get(delta.replaces)?.session,
+        replacedEntries: () =>
+          delta.replaces === undefined ? [] : (this.#records.get(delta.replaces)?.session.entries ?? []),
+      },
+      now,
+    );
+    const before = live?.measure ?? EMPTY_MEASURE;
+    const measured = measureCommit(before, writes, delta.clear === true, {
+      storedBytes: (w) => {
+        const e = stored.get(entryId(w.pkg, w.key));
+        return e && entryBytes(e.pkg, e.key, e.value);
+      },
+      keysIn: (pkg) => live?.keys.get(pkg) ?? 0,
+    });
+    checkCaps(delta.caps, before, measured);
+    const { entries, seq } = applyEntryWrites(
+      live?.session.entries ?? [],
+      { clear: delta.clear, writes },
+      live?.seq ?? 0,
+    );
     const evicted = delta.create ? this.#makeRoom(key, delta, now) : [];
     if (delta.replaces !== undefined) this.#delete(delta.replaces);
-    const previous = live?.session;
-    const session: StoredSession = {
-      createdAt: previous?.createdAt ?? now,
-      lastAccess: Math.max(previous?.lastAccess ?? 0, delta.touch?.lastAccess ?? 0),
-      expiresAt:
-        delta.touch === undefined
-          ? (previous as StoredSession).expiresAt
-          : laterExpiry(previous, delta.touch.expiresAt),
-      entries,
-    };
-    this.#put(key, { session, seq });
+    const keys = new Map(delta.clear ? [] : live?.keys);
+    for (const [pkg, count] of measured.keys) {
+      if (count.after > 0) keys.set(pkg, count.after);
+      else keys.delete(pkg);
+    }
+    const session: StoredSession = { ...nextRecord(live?.session, delta, now), entries };
+    this.#put(key, { session, seq, measure: measured.measure, keys });
     return { evicted };
   }
 
@@ -119,7 +149,7 @@ export class MemoryStore implements SessionStore {
   async sweep(now: number, options: SweepOptions = {}): Promise<number> {
     const removed = this.#buckets.takeExpired(now, (key) => {
       const record = this.#records.get(key);
-      return record !== undefined && !isLive(record, now);
+      return record !== undefined && !isLive(record.session, now);
     });
     for (const key of removed) this.#records.delete(key);
     if (removed.length > 0) options.onRemoved?.(removed);
@@ -128,7 +158,7 @@ export class MemoryStore implements SessionStore {
 
   async *scan(now: number): AsyncIterable<ScannedSession> {
     for (const [key, record] of [...this.#records]) {
-      if (isLive(record, now)) yield { key, ...record.session };
+      if (isLive(record.session, now)) yield { key, ...record.session };
     }
   }
 
@@ -137,9 +167,8 @@ export class MemoryStore implements SessionStore {
     return this.#records.size - this.#buckets.countExpired(now, (key) => !this.#isLive(key, now));
   }
 
-  async close(): Promise<void> {
-    clearInterval(this.#timer);
-  }
+  /** Nothing to release: the store has no timer or connection. */
+  async close(): Promise<void> {}
 
   /**
    * Frees a place for a new record under the store's bound and the delta's limit;
@@ -169,7 +198,7 @@ export class MemoryStore implements SessionStore {
 
   #isLive(key: string, now: number): boolean {
     const record = this.#records.get(key);
-    return record !== undefined && isLive(record, now);
+    return record !== undefined && isLive(record.session, now);
   }
 
   #put(key: string, record: MemoryRecord): void {
@@ -184,15 +213,4 @@ export class MemoryStore implements SessionStore {
     this.#buckets.move(key, record.session.expiresAt, undefined);
     return this.#records.delete(key);
   }
-}
-
-function isLive(record: MemoryRecord, now: number): boolean {
-  const { expiresAt } = record.session;
-  return expiresAt === null || now <= expiresAt;
-}
-
-/** Two concurrent touches keep the later expiry (SPEC 30). */
-function laterExpiry(live: StoredSession | undefined, next: number | null): number | null {
-  if (live === undefined || next === null || live.expiresAt === null) return next;
-  return Math.max(live.expiresAt, next);
 }

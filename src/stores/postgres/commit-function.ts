@@ -1,7 +1,10 @@
+import { INTERNAL_PACKAGE } from '../record.js';
 import type { PostgresNames } from './options.js';
 
 /** SQLSTATE the commit function raises for a conflict; the message is the reason, the detail the keys. */
 export const CONFLICT_STATE = 'TSCFL';
+/** SQLSTATE the commit function raises when a size cap is passed; the message is what was counted, the detail `[size, limit]`. */
+export const TOO_LARGE_STATE = 'TSBIG';
 /** SQLSTATE the commit function raises when a `reject` limit is reached. */
 export const LIMIT_STATE = 'TSLIM';
 /**
@@ -12,7 +15,8 @@ export const LIMIT_STATE = 'TSLIM';
 const LIMIT_SLACK = 64;
 
 /**
- * The server-side function that applies one delta atomically, in the one statement
+ * The server-side function that applies one delta atomically, by the rules of
+ * `stores/record.ts` (each step names the function it mirrors), in the one statement
  * `SELECT <table>_commit(key, delta, now, lock_timeout)`: one round trip, one implicit
  * transaction. It locks the record's row, checks every precondition (create/exists,
  * replaced record live and holding exactly `replacesEntries`, all expected versions, the limit) and raises on the first that fails,
@@ -21,11 +25,16 @@ const LIMIT_SLACK = 64;
  * deleted or cleared and written again never gets back an old version. It returns the
  * keys evicted under an `evict` limit.
  *
+ * It also keeps the record's size (`bytes`, `packages`: `RecordMeasure`) and checks the
+ * delta's caps against it, from the stored size and the entries written only, under the
+ * row lock: concurrent commits cannot pass a cap together.
+ *
  * The delta is JSON: `{ create, touch?: { lastAccess, expiresAt }, clear, writes: [{ pkg,
  * name, value (null deletes), expect (null: blind) }], replaces?, replacesEntries?: [{ pkg, name,
- * version }], limit?: { max, policy } }`.
+ * version }], limit?: { max, policy }, createdAt?, caps?: { maxBytes, maxPackages, maxKeysPerPackage } }`.
  */
 export function commitFunctionSql(n: PostgresNames): string {
+  const entryBytes = 'octet_length(e.pkg) + octet_length(e.name) + octet_length(e.value)';
   const writes = `jsonb_to_recordset(p_delta->'writes') AS w(pkg text, name text, value text, expect integer)`;
   return `
 CREATE OR REPLACE FUNCTION ${n.commit}(p_key text, p_delta jsonb, p_now double precision, p_lock_timeout text)
@@ -37,6 +46,15 @@ DECLARE
   v_expiry double precision := (p_delta->'touch'->>'expiresAt')::double precision;
   v_replaces text := p_delta->>'replaces';
   v_limit jsonb := p_delta->'limit';
+  v_caps jsonb := p_delta->'caps';
+  v_clear boolean := coalesce((p_delta->>'clear')::boolean, false);
+  v_created double precision := coalesce((p_delta->>'createdAt')::double precision, p_now);
+  v_before_bytes bigint := 0;
+  v_before_pkgs integer := 0;
+  v_bytes bigint;
+  v_pkgs integer;
+  v_keys jsonb;
+  v_big record;
   v_row ${n.sessions}%ROWTYPE;
   v_exists boolean;
   v_live boolean;
@@ -81,7 +99,51 @@ BEGIN
     RAISE EXCEPTION USING ERRCODE = '${CONFLICT_STATE}', MESSAGE = 'version', DETAIL = v_conflicts::text;
   END IF;
 
-  -- The commit's number: the version of every entry it sets. A new record (or one created
+  -- measureCommit: the size after the delta, from the stored size and the packages written.
+  v_clear := v_clear AND v_live;
+  IF v_live THEN v_before_bytes := v_row.bytes; v_before_pkgs := v_row.packages; END IF;
+  v_bytes := v_before_bytes;
+  v_pkgs := v_before_pkgs;
+  -- A commit without writes or clear (a touch) leaves the size as it is: no query.
+  IF jsonb_array_length(p_delta->'writes') > 0 OR v_clear THEN
+  WITH w AS (SELECT * FROM ${writes}),
+  cur AS (SELECT e.pkg, e.name, ${entryBytes} AS bytes FROM ${n.entries} e
+           WHERE v_live AND e.key = p_key AND e.pkg IN (SELECT w.pkg FROM w)),
+  per AS (SELECT p.pkg,
+                 (SELECT count(*) FROM cur WHERE cur.pkg = p.pkg) AS before,
+                 (CASE WHEN v_clear THEN 0 ELSE
+                    (SELECT count(*) FROM cur WHERE cur.pkg = p.pkg)
+                    - (SELECT count(*) FROM w JOIN cur ON cur.pkg = w.pkg AND cur.name = w.name WHERE w.pkg = p.pkg) END)
+                 + (SELECT count(*) FROM w WHERE w.pkg = p.pkg AND w.value IS NOT NULL) AS after
+            FROM (SELECT DISTINCT w.pkg FROM w) p)
+  SELECT
+    (CASE WHEN v_clear THEN 0 ELSE v_before_bytes
+       - coalesce((SELECT sum(cur.bytes) FROM w JOIN cur ON cur.pkg = w.pkg AND cur.name = w.name), 0) END)
+       + coalesce((SELECT sum(octet_length(w.pkg) + octet_length(w.name) + octet_length(w.value)) FROM w
+                    WHERE w.value IS NOT NULL), 0),
+    (CASE WHEN v_clear THEN 0 ELSE v_before_pkgs END)
+       + (SELECT count(*) FROM per WHERE per.pkg <> '${INTERNAL_PACKAGE}'
+            AND per.after > 0 AND (v_clear OR per.before = 0))
+       - (SELECT count(*) FROM per WHERE per.pkg <> '${INTERNAL_PACKAGE}'
+            AND per.after = 0 AND NOT v_clear AND per.before > 0),
+    (SELECT jsonb_agg(jsonb_build_array(per.pkg, per.before, per.after)) FROM per)
+    INTO v_bytes, v_pkgs, v_keys;
+  END IF;
+  -- checkCaps / checkCap: refused when over the cap AND grown.
+  IF v_caps IS NOT NULL THEN
+    SELECT * INTO v_big FROM (
+      SELECT 0 AS rank, 'bytes' AS what, v_bytes AS size, (v_caps->>'maxBytes')::bigint AS cap, v_before_bytes AS before
+      UNION ALL SELECT 1, 'packages', v_pkgs, (v_caps->>'maxPackages')::bigint, v_before_pkgs
+      UNION ALL SELECT 2, 'keys in package ' || (k->>0), (k->>2)::bigint, (v_caps->>'maxKeysPerPackage')::bigint, (k->>1)::bigint
+        FROM jsonb_array_elements(coalesce(v_keys, '[]'::jsonb)) AS k
+    ) AS c WHERE c.size > c.cap AND c.size > c.before ORDER BY c.rank LIMIT 1;
+    IF FOUND THEN
+      RAISE EXCEPTION USING ERRCODE = '${TOO_LARGE_STATE}', MESSAGE = v_big.what,
+        DETAIL = jsonb_build_array(v_big.size, v_big.cap)::text;
+    END IF;
+  END IF;
+
+  -- nextSeq: the commit's number, the version of every entry it sets. A new record (or one created
   -- over an expired record) counts from 0; a commit without entry writes keeps the sequence.
   v_seq := CASE WHEN v_live THEN v_row.seq ELSE 0 END;
   v_version := v_seq + CASE WHEN jsonb_array_length(p_delta->'writes') > 0 THEN 1 ELSE 0 END;
@@ -112,16 +174,19 @@ BEGIN
   IF v_create AND v_exists THEN
     -- An expired record under this key: start afresh, its old data never comes back.
     DELETE FROM ${n.entries} e WHERE e.key = p_key;
-    UPDATE ${n.sessions} s SET created_at = p_now, last_access = coalesce(v_access, p_now), expires_at = v_expiry,
-        seq = v_version
+    -- nextRecord: a create starts from its touch, and createdAt from the delta or now.
+    UPDATE ${n.sessions} s SET created_at = v_created, last_access = coalesce(v_access, p_now), expires_at = v_expiry,
+        seq = v_version, bytes = v_bytes, packages = v_pkgs
       WHERE s.key = p_key;
   ELSIF v_create THEN
-    INSERT INTO ${n.sessions} (key, created_at, last_access, expires_at, seq)
-      VALUES (p_key, p_now, coalesce(v_access, p_now), v_expiry, v_version) ON CONFLICT (key) DO NOTHING;
+    INSERT INTO ${n.sessions} (key, created_at, last_access, expires_at, seq, bytes, packages)
+      VALUES (p_key, v_created, coalesce(v_access, p_now), v_expiry, v_version, v_bytes, v_pkgs)
+      ON CONFLICT (key) DO NOTHING;
     IF NOT FOUND THEN RAISE EXCEPTION USING ERRCODE = '${CONFLICT_STATE}', MESSAGE = 'exists'; END IF;
-  ELSIF v_touched OR v_version <> v_seq THEN
-    -- Two concurrent touches keep the later last-access time and expiry (SPEC 30).
+  ELSIF v_touched OR v_version <> v_seq OR v_clear THEN
+    -- nextRecord / laterExpiry: two concurrent touches keep the later last-access time and expiry (SPEC 30).
     UPDATE ${n.sessions} s SET
+        bytes = v_bytes, packages = v_pkgs,
         last_access = CASE WHEN v_touched THEN greatest(s.last_access, v_access) ELSE s.last_access END,
         expires_at = CASE WHEN NOT v_touched THEN s.expires_at
                           WHEN s.expires_at IS NULL OR v_expiry IS NULL THEN v_expiry
@@ -130,7 +195,7 @@ BEGIN
       WHERE s.key = p_key;
   END IF;
 
-  IF coalesce((p_delta->>'clear')::boolean, false) THEN
+  IF v_clear THEN
     -- Entries written again are overwritten below (with the new version); the rest go.
     DELETE FROM ${n.entries} e WHERE e.key = p_key AND NOT EXISTS (
       SELECT 1 FROM ${writes} WHERE w.value IS NOT NULL AND w.pkg = e.pkg AND w.name = e.name);

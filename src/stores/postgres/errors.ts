@@ -1,5 +1,11 @@
-import { ConflictError, SessionLimitError, SessionStateError, StoreUnavailableError } from '../../errors.js';
-import { CONFLICT_STATE, LIMIT_STATE } from './commit-function.js';
+import {
+  ConflictError,
+  SessionLimitError,
+  SessionStateError,
+  SessionTooLargeError,
+  StoreUnavailableError,
+} from '../../errors.js';
+import { CONFLICT_STATE, LIMIT_STATE, TOO_LARGE_STATE } from './commit-function.js';
 
 /** Socket errors, and SQLSTATEs of a server going away, timing out or refusing connections. */
 const UNAVAILABLE_CODES = new Set([
@@ -35,6 +41,10 @@ export function mapPostgresError(error: unknown, where: string): unknown {
   const { code, message, detail } = (error ?? {}) as { code?: unknown; message?: unknown; detail?: unknown };
   if (code === CONFLICT_STATE) return conflict(String(message), detail);
   if (code === LIMIT_STATE) return new SessionLimitError(Number(message));
+  if (code === TOO_LARGE_STATE) {
+    const [size, limit] = JSON.parse(String(detail)) as [number, number];
+    return new SessionTooLargeError(Number(size), Number(limit), String(message));
+  }
   if (isUnavailable(error)) {
     return new StoreUnavailableError(
       `PostgresStore: the PostgreSQL server did not answer (${summarize(error)}); check that it is running and reachable`,

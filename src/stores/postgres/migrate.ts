@@ -4,13 +4,11 @@ import { type PostgresSchemaOptions, resolveNames } from './options.js';
 
 /**
  * The version of the schema this code creates and reads, kept in the `<table>_meta` table.
- * 2 added `seq` to the sessions table (versions from a per-record commit sequence) and
- * the commit function that assigns them; 3 has the commit function check a regenerate's
- * `replacesEntries` (no table change). `migrate` upgrades older schemas in place; until it
- * has run, a version-2 function ignores `replacesEntries`, so a write racing a regenerate
- * can still be lost: run `migrate` (or `autoMigrate: true`) when upgrading tsession.
+ * Version 1 is the first released shape (nothing before it was published, so there is no
+ * upgrade path). Any later change of a stored shape (tables or the commit function) bumps
+ * it, with its upgrade in {@link migrate}; a schema of a newer version is refused.
  */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 1;
 
 /**
  * Creates (or brings up to date) the tables, index and commit function a
@@ -44,7 +42,9 @@ CREATE TABLE IF NOT EXISTS ${n.sessions} (
   created_at double precision NOT NULL,
   last_access double precision NOT NULL,
   expires_at double precision NULL,
-  seq integer NOT NULL DEFAULT 0
+  seq integer NOT NULL DEFAULT 0,
+  bytes bigint NOT NULL DEFAULT 0,
+  packages integer NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS ${n.expiresIndex} ON ${n.sessions} (expires_at);
 CREATE TABLE IF NOT EXISTS ${n.entries} (
@@ -55,15 +55,6 @@ CREATE TABLE IF NOT EXISTS ${n.entries} (
   version integer NOT NULL,
   PRIMARY KEY (key, pkg, name)
 );
-DO $seq$ BEGIN
-  -- Version 1 had no seq: start each record from its highest entry version.
-  IF NOT EXISTS (SELECT 1 FROM pg_attribute
-      WHERE attrelid = '${n.sessions.replaceAll("'", "''")}'::regclass AND attname = 'seq' AND NOT attisdropped) THEN
-    ALTER TABLE ${n.sessions} ADD COLUMN seq integer NOT NULL DEFAULT 0;
-    UPDATE ${n.sessions} s SET seq = m.top
-      FROM (SELECT e.key, max(e.version) AS top FROM ${n.entries} e GROUP BY e.key) m WHERE m.key = s.key;
-  END IF;
-END $seq$;
 ${commitFunctionSql(n)};
 INSERT INTO ${n.meta} (name, value) VALUES ('schema_version', '${SCHEMA_VERSION}')
   ON CONFLICT (name) DO UPDATE SET value = excluded.value;

@@ -1,5 +1,5 @@
 import { Pool, type QueryConfig, type QueryResultRow } from 'pg';
-import { SessionConfigError } from '../../errors.js';
+import { SessionConfigError, SessionStateError } from '../../errors.js';
 import type {
   CommitResult,
   ScannedSession,
@@ -121,6 +121,9 @@ export class PostgresStore implements SessionStore {
    * the limit (cost: min(live, max) index entries), and such creations take turns.
    */
   async commit(key: string, delta: SessionDelta, now: number): Promise<CommitResult> {
+    if (delta.create && delta.touch === undefined) {
+      throw new SessionStateError('PostgresStore: a commit that creates a record needs a `touch`');
+    }
     const { rows } = await this.#query<{ evicted: string[] }>(
       'commit',
       `SELECT ${this.#names.commit}($1, $2::jsonb, $3, $4) AS evicted`,

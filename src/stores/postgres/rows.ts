@@ -1,4 +1,4 @@
-import { entryId } from '../apply-delta.js';
+import { lastWritePerEntry } from '../record.js';
 import type { SessionDelta, StoredEntry, StoredSession } from '../types.js';
 
 /** A `<table>_sessions` row as pg returns it. */
@@ -31,24 +31,26 @@ export function sessionFromRows(rows: readonly (SessionRow & Partial<EntryRow>)[
 
 /**
  * The delta as the commit function reads it. Writes to one entry are folded into the
- * last one (as applying them in order would), keeping the first `expectVersion`.
+ * last one (`lastWritePerEntry`), keeping the first `expectVersion`.
  */
 export function encodeDelta(delta: SessionDelta): string {
-  const writes = new Map<string, { pkg: string; name: string; value: string | null; expect: number | null }>();
-  for (const w of delta.writes) {
-    const id = entryId(w.pkg, w.key);
-    const expect = writes.get(id)?.expect ?? w.expectVersion ?? null;
-    writes.set(id, { pkg: w.pkg, name: w.key, value: w.value ?? null, expect });
-  }
+  const writes = lastWritePerEntry(delta.writes).map((w) => ({
+    pkg: w.pkg,
+    name: w.key,
+    value: w.value ?? null,
+    expect: w.expectVersion ?? null,
+  }));
   return JSON.stringify({
     create: delta.create,
     clear: delta.clear === true,
-    writes: [...writes.values()],
+    writes,
     ...(delta.touch && { touch: delta.touch }),
     ...(delta.replaces !== undefined && { replaces: delta.replaces }),
     ...(delta.replacesEntries && {
       replacesEntries: delta.replacesEntries.map((e) => ({ pkg: e.pkg, name: e.key, version: e.version })),
     }),
     ...(delta.limit && { limit: delta.limit }),
+    ...(delta.createdAt !== undefined && { createdAt: delta.createdAt }),
+    ...(delta.caps && { caps: delta.caps }),
   });
 }

@@ -11,10 +11,16 @@
  *   package id or key, and the `e:` prefix keeps entries apart from metadata.
  * - `s`: the record's commit sequence; each commit that writes entries takes the next
  *   number as the version of every entry it writes.
+ * - `b`, `p` and `k:<pkg>`: the record's size (`RecordMeasure` in `stores/record.ts`):
+ *   UTF-8 bytes of its entries, packages holding keys, and keys per package, kept by every
+ *   commit so the caps are checked without reading every entry.
+ *
+ * The metadata's leading `1` is the format marker: version 1 is the first released
+ * layout (nothing before it was published); any later change of a stored shape bumps it.
  *
  * @module
  */
-import { entryId } from '../apply-delta.js';
+import { entryId, isLive } from '../record.js';
 import type { ScannedSession, StoredEntry, StoredSession } from '../types.js';
 
 /** The hash field holding the record's metadata. */
@@ -62,18 +68,13 @@ export function decodeMeta(meta: string | undefined): Omit<StoredSession, 'entri
   };
 }
 
-/** True when a record with this expiry is alive at `now` (alive at `now == expiresAt`). */
-export function isLive(expiresAt: number | null, now: number): boolean {
-  return expiresAt === null || now <= expiresAt;
-}
-
 /**
  * The live record in an HGETALL reply, or undefined when the hash is empty, its
  * metadata unreadable, or it has expired at `now`.
  */
 export function decodeRecord(hash: Record<string, string>, now: number): StoredSession | undefined {
   const meta = decodeMeta(hash[META_FIELD]);
-  if (meta === undefined || !isLive(meta.expiresAt, now)) return undefined;
+  if (meta === undefined || !isLive(meta, now)) return undefined;
   const entries: StoredEntry[] = [];
   for (const [field, raw] of Object.entries(hash)) {
     if (!field.startsWith(ENTRY_PREFIX)) continue;

@@ -1,5 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
 import { ConflictError, SessionStateError, StoreUnavailableError } from '../../errors.js';
+import { lastWritePerEntry } from '../record.js';
 import type {
   CommitResult,
   ScannedSession,
@@ -18,8 +19,8 @@ import {
   COMMIT_LUA,
   type CommitReply,
   commitArgs,
-  conflictOf,
   RETIRE_LUA,
+  refusalOf,
   replacedArgs,
   SWEEP_LUA,
 } from './scripts.js';
@@ -102,17 +103,18 @@ export class RedisStore implements SessionStore {
     if (delta.create && delta.touch === undefined) {
       throw new SessionStateError('RedisStore: a commit that creates a record needs a `touch`');
     }
+    const writes = lastWritePerEntry(delta.writes);
     if (delta.limit !== undefined) {
       throw new SessionStateError('RedisStore: cannot enforce a `limit` (capabilities.limit is false)');
     }
     const twoStep = delta.replaces !== undefined && this.client.isCluster;
     const keys = [this.#key(key)];
     if (delta.replaces !== undefined && !twoStep) keys.push(this.#key(delta.replaces));
-    const args = commitArgs(delta, now, this.#options.graceMs);
+    const args = commitArgs(delta, writes, now, this.#options.graceMs);
     const reply = (await this.#call(() =>
       this.#scripted(COMMIT_COMMAND)(keys.length, ...keys, ...args),
     )) as CommitReply;
-    if (reply[0] !== 'ok') throw conflictOf(reply, delta);
+    if (reply[0] !== 'ok') throw refusalOf(reply, writes);
     if (twoStep) await this.#retire(key, delta, now);
     return { evicted: [] };
   }

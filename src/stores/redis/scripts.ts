@@ -4,8 +4,9 @@
  *
  * @module
  */
-import { ConflictError } from '../../errors.js';
-import type { SessionDelta } from '../types.js';
+import { ConflictError, SessionTooLargeError } from '../../errors.js';
+import { INTERNAL_PACKAGE } from '../record.js';
+import type { EntryWrite, SessionDelta } from '../types.js';
 import { entryField } from './layout.js';
 
 /** What the commit script replies. */
@@ -14,19 +15,24 @@ export type CommitReply = (string | number)[];
 /** The name under which the commit script is defined on the ioredis client (EVALSHA, EVAL on NOSCRIPT). */
 export const COMMIT_COMMAND = 'tsessionCommitV1';
 
-/** Fixed ARGV slots of {@link COMMIT_LUA}; the writes follow, four slots each. */
-export const COMMIT_FIXED_ARGS = 8;
+/** Fixed ARGV slots of {@link COMMIT_LUA}; the writes follow, {@link WRITE_ARGS} slots each. */
+export const COMMIT_FIXED_ARGS = 12;
+/** ARGV slots per write: field, expected version, op, value, package id. */
+const WRITE_ARGS = 5;
 
 /**
  * Lua: `holds(k, at)` is true when the hash `k` holds exactly the entries listed in ARGV
- * from `at`: a count ('' = no check: true), then per entry its field and version. Its
- * entry fields are all but `m` and `s` (see `layout.ts`), so one HLEN counts them.
+ * from `at`: a count ('' = no check: true), then per entry its field and version.
+ * Mirrors `holdsExactly` in `stores/record.ts`.
  */
 const HOLDS_LUA = `
 local function holds(k, at)
   if ARGV[at] == '' then return true end
   local count = tonumber(ARGV[at])
-  local fields = redis.call('HLEN', k) - redis.call('HEXISTS', k, 'm') - redis.call('HEXISTS', k, 's')
+  local fields = 0
+  for _, field in ipairs(redis.call('HKEYS', k)) do
+    if string.sub(field, 1, 2) == 'e:' then fields = fields + 1 end
+  end
   if fields ~= count then return false end
   for i = 1, count do
     local stored = redis.call('HGET', k, ARGV[at + i * 2 - 1])
@@ -37,19 +43,22 @@ end
 `;
 
 /**
- * Applies one delta to `KEYS[1]`; when `KEYS[2]` is given (regenerate on standalone
- * Redis) it must be a live record holding exactly the entries the regenerate loaded
- * (`replacesEntries`, when given), and is deleted in the same script.
+ * Applies one delta to `KEYS[1]` by the rules of `stores/record.ts`, each step naming the
+ * function it mirrors; when `KEYS[2]` is given (regenerate on standalone Redis) it must be
+ * a live record holding exactly the entries the regenerate loaded (`replacesEntries`,
+ * when given), and is deleted in the same script.
  *
  * ARGV: now, create (1/0), clear (1/0), touch (1/0), touch lastAccess, touch expiresAt
- * ('' = never), TTL in milliseconds ('' = none), number of writes, then per write:
- * field, expected version ('' = blind), op (`w` write, `d` delete), value; then the
- * replaced record's expected entries: their number ('' = no check), then per entry its
- * field and version.
+ * ('' = never), TTL in milliseconds ('' = none), number of writes, createdAt ('' = now),
+ * then the caps maxBytes, maxPackages, maxKeysPerPackage ('' = no caps); then per write
+ * (folded by `lastWritePerEntry`): field, expected version ('' = blind), op (`w` write,
+ * `d` delete), value, package id; then the replaced record's expected entries: their
+ * number ('' = no check), then per entry its field and version.
  *
- * Replies `{'ok'}`, `{'exists'}`, `{'gone'}` or `{'version', i1, i2, ...}` (the 1-based
+ * Replies `{'ok'}`, `{'exists'}`, `{'gone'}`, `{'version', i1, i2, ...}` (the 1-based
  * indexes of every write whose version check failed; none when the replaced record
- * changed). Every check runs before the first write, so a conflict changes nothing.
+ * changed) or `{'toolarge', what, size, limit}`. Every check runs before the first write,
+ * so a refused commit changes nothing. Lua strings are bytes, so sizes are UTF-8 bytes.
  */
 export const COMMIT_LUA = `${HOLDS_LUA}
 local key = KEYS[1]
@@ -61,8 +70,10 @@ local function meta(k)
   if not c then return error('tsession: unknown record format in ' .. k) end
   return c, l, x
 end
+-- isLive
 local function alive(x) return x == '' or now <= tonumber(x) end
 
+-- checkPreconditions: create / exists / gone
 local c, l, x = meta(key)
 local live = c ~= nil and alive(x)
 if ARGV[2] == '1' then
@@ -72,49 +83,119 @@ elseif not live then
 end
 local n = tonumber(ARGV[8])
 local base = ${COMMIT_FIXED_ARGS + 1}
+local W = ${WRITE_ARGS}
+-- checkPreconditions: the replaced record is live and holds what the regenerate loaded
 local old = KEYS[2]
 if old then
   local oc, ol, ox = meta(old)
   if oc == nil or not alive(ox) then return {'gone'} end
-  if not holds(old, base + n * 4) then return {'version'} end
+  if not holds(old, base + n * W) then return {'version'} end
 end
+-- checkPreconditions: exact entry versions, every conflict named
+local stored = {}
 local conflicts = {'version'}
 for i = 0, n - 1 do
-  local field = ARGV[base + i * 4]
+  local field = ARGV[base + i * W]
   local current = 0
   if live then
-    local stored = redis.call('HGET', key, field)
-    if stored then current = tonumber(string.match(stored, '^(%d+):')) end
+    stored[i] = redis.call('HGET', key, field)
+    if stored[i] then current = tonumber(string.match(stored[i], '^(%d+):')) end
   end
-  local expect = ARGV[base + i * 4 + 1]
+  local expect = ARGV[base + i * W + 1]
   if expect ~= '' and tonumber(expect) ~= current then conflicts[#conflicts + 1] = i + 1 end
 end
 if #conflicts > 1 then return conflicts end
 
+-- measureCommit: the size after the delta, from the stored size and the entries written
+local clear = live and ARGV[3] == '1'
+local beforeBytes, beforePkgs = 0, 0
+-- a touch (no writes, no clear) leaves the size as it is: nothing to read
+if live and (n > 0 or clear) then
+  beforeBytes = tonumber(redis.call('HGET', key, 'b') or '0')
+  beforePkgs = tonumber(redis.call('HGET', key, 'p') or '0')
+end
+local keysBefore, keysAfter, touched = {}, {}, {}
+for i = 0, n - 1 do
+  local pkg = ARGV[base + i * W + 4]
+  if keysBefore[pkg] == nil then
+    local held = 0
+    if live then held = tonumber(redis.call('HGET', key, 'k:' .. pkg) or '0') end
+    keysBefore[pkg] = held
+    if clear then keysAfter[pkg] = 0 else keysAfter[pkg] = held end
+    touched[#touched + 1] = pkg
+  end
+end
+local bytes = beforeBytes
+if clear then bytes = 0 end
+for i = 0, n - 1 do
+  local field = ARGV[base + i * W]
+  local pkg = ARGV[base + i * W + 4]
+  -- an entry field is 'e:' .. pkg .. NUL .. key: its length less 3 is the package id and key
+  if stored[i] and not clear then
+    bytes = bytes - (#field - 3) - (#stored[i] - string.find(stored[i], ':', 1, true))
+    keysAfter[pkg] = keysAfter[pkg] - 1
+  end
+  if ARGV[base + i * W + 2] == 'w' then
+    bytes = bytes + (#field - 3) + #ARGV[base + i * W + 3]
+    keysAfter[pkg] = keysAfter[pkg] + 1
+  end
+end
+local pkgs = beforePkgs
+if clear then pkgs = 0 end
+for _, pkg in ipairs(touched) do
+  if pkg ~= '${INTERNAL_PACKAGE}' then
+    local held = (not clear) and keysBefore[pkg] > 0
+    if not held and keysAfter[pkg] > 0 then pkgs = pkgs + 1 end
+    if held and keysAfter[pkg] == 0 then pkgs = pkgs - 1 end
+  end
+end
+-- checkCaps / checkCap: over the cap AND grown
+local function over(what, after, max, before)
+  if max == '' or after <= tonumber(max) or after <= before then return nil end
+  return {'toolarge', what, after, tonumber(max)}
+end
+local big = over('bytes', bytes, ARGV[10], beforeBytes) or over('packages', pkgs, ARGV[11], beforePkgs)
+if big then return big end
+for _, pkg in ipairs(touched) do
+  big = over('keys in package ' .. pkg, keysAfter[pkg], ARGV[12], keysBefore[pkg])
+  if big then return big end
+end
+
 if not live then
   redis.call('DEL', key)
+  -- nextRecord: a create starts from its touch, and createdAt from the delta or now
   c, l, x = ARGV[1], ARGV[5], ARGV[6]
-elseif ARGV[3] == '1' then
+  if ARGV[9] ~= '' then c = ARGV[9] end
+elseif clear then
   local doomed = {}
   for _, field in ipairs(redis.call('HKEYS', key)) do
-    if string.sub(field, 1, 2) == 'e:' then doomed[#doomed + 1] = field end
+    local kind = string.sub(field, 1, 2)
+    if kind == 'e:' or kind == 'k:' then doomed[#doomed + 1] = field end
     if #doomed == 1000 then redis.call('HDEL', key, unpack(doomed)); doomed = {} end
   end
   if #doomed > 0 then redis.call('HDEL', key, unpack(doomed)) end
 end
--- Versions come from the record's commit sequence, so a key deleted (or cleared) and
--- written again never gets back a version some request has already read.
+-- nextSeq: versions come from the record's commit sequence, so a key deleted (or
+-- cleared) and written again never gets back a version some request has already read.
 local version = 0
 if n > 0 then version = redis.call('HINCRBY', key, 's', 1) end
 for i = 0, n - 1 do
-  local field = ARGV[base + i * 4]
-  if ARGV[base + i * 4 + 2] == 'd' then
+  local field = ARGV[base + i * W]
+  if ARGV[base + i * W + 2] == 'd' then
     redis.call('HDEL', key, field)
   else
-    redis.call('HSET', key, field, version .. ':' .. ARGV[base + i * 4 + 3])
+    redis.call('HSET', key, field, version .. ':' .. ARGV[base + i * W + 3])
+  end
+end
+if n > 0 or clear then
+  redis.call('HSET', key, 'b', bytes, 'p', pkgs)
+  for _, pkg in ipairs(touched) do
+    if keysAfter[pkg] > 0 then redis.call('HSET', key, 'k:' .. pkg, keysAfter[pkg])
+    else redis.call('HDEL', key, 'k:' .. pkg) end
   end
 end
 
+-- nextRecord / laterExpiry: an update keeps the later last access and expiry
 local expire = not live
 if live and ARGV[4] == '1' then
   if tonumber(ARGV[5]) > tonumber(l) then l = ARGV[5] end
@@ -161,9 +242,12 @@ if live then return 1 end
 return 0
 `;
 
-/** The commit script's ARGV for a delta (see `COMMIT_LUA`). */
-export function commitArgs(delta: SessionDelta, now: number, graceMs: number): string[] {
-  const { touch } = delta;
+/**
+ * The commit script's ARGV for a delta (see `COMMIT_LUA`). `writes` are the delta's
+ * writes folded by `lastWritePerEntry`, as the script's size accounting needs.
+ */
+export function commitArgs(delta: SessionDelta, writes: readonly EntryWrite[], now: number, graceMs: number): string[] {
+  const { touch, caps } = delta;
   const expiresAt = touch?.expiresAt ?? null;
   const ttl = expiresAt === null ? '' : String(Math.max(1, Math.ceil((expiresAt - now) * 1000 + graceMs)));
   const args = [
@@ -174,11 +258,15 @@ export function commitArgs(delta: SessionDelta, now: number, graceMs: number): s
     touch ? String(touch.lastAccess) : '',
     expiresAt === null ? '' : String(expiresAt),
     ttl,
-    String(delta.writes.length),
+    String(writes.length),
+    delta.createdAt === undefined ? '' : String(delta.createdAt),
+    caps ? String(caps.maxBytes) : '',
+    caps ? String(caps.maxPackages) : '',
+    caps ? String(caps.maxKeysPerPackage) : '',
   ];
-  for (const w of delta.writes) {
+  for (const w of writes) {
     args.push(entryField(w.pkg, w.key), w.expectVersion === undefined ? '' : String(w.expectVersion));
-    args.push(w.value === undefined ? 'd' : 'w', w.value ?? '');
+    args.push(w.value === undefined ? 'd' : 'w', w.value ?? '', w.pkg);
   }
   if (delta.replaces !== undefined) args.push(...replacedArgs(delta));
   return args;
@@ -191,10 +279,14 @@ export function replacedArgs(delta: SessionDelta): string[] {
   return [String(expected.length), ...expected.flatMap((e) => [entryField(e.pkg, e.key), String(e.version)])];
 }
 
-/** The ConflictError a non-ok reply of the commit script stands for. */
-export function conflictOf(reply: CommitReply, delta: SessionDelta): ConflictError {
+/** The error a non-ok reply of the commit script stands for; `writes` as given to {@link commitArgs}. */
+export function refusalOf(reply: CommitReply, writes: readonly EntryWrite[]): ConflictError | SessionTooLargeError {
   const [reason, ...indexes] = reply;
   if (reason === 'exists' || reason === 'gone') return new ConflictError(reason);
-  const keys = indexes.map((i) => delta.writes[Number(i) - 1]).map((w) => `${w?.pkg} › ${w?.key}`);
+  if (reason === 'toolarge') {
+    const [what, size, limit] = indexes;
+    return new SessionTooLargeError(Number(size), Number(limit), String(what));
+  }
+  const keys = indexes.map((i) => writes[Number(i) - 1]).map((w) => `${w?.pkg} › ${w?.key}`);
   return new ConflictError('version', keys);
 }

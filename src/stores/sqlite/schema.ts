@@ -3,10 +3,11 @@ import { SessionConfigError } from '../../errors.js';
 
 /**
  * The format of the tables this code writes; stored in `<table>_meta` under `schema`.
- * 2 added `seq` to the sessions table (versions from a per-record commit sequence);
- * tables of version 1 are upgraded in place.
+ * Version 1 is the first released shape (nothing before it was published, so there is
+ * no upgrade path). Any later change of a stored shape bumps it, with an upgrade in
+ * {@link migrate}; tables of a newer version are refused.
  */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 1;
 
 /** A session row as the statements return it. */
 export interface SessionRow {
@@ -16,6 +17,10 @@ export interface SessionRow {
   expires_at: number | null;
   /** The record's commit sequence: the number of its last commit with entry writes. */
   seq: number;
+  /** The record's size in UTF-8 bytes (`RecordMeasure.bytes`), kept by every commit. */
+  bytes: number;
+  /** Packages holding keys, the internal one not counted (`RecordMeasure.packages`). */
+  packages: number;
 }
 
 /** An entry row as the statements return it. */
@@ -52,7 +57,9 @@ export function migrate(db: Database.Database, prefix: string): void {
         created_at REAL NOT NULL,
         last_access REAL NOT NULL,
         expires_at REAL,
-        seq INTEGER NOT NULL DEFAULT 0
+        seq INTEGER NOT NULL DEFAULT 0,
+        bytes INTEGER NOT NULL DEFAULT 0,
+        packages INTEGER NOT NULL DEFAULT 0
       ) WITHOUT ROWID;
       CREATE INDEX IF NOT EXISTS ${t.expiresIndex} ON ${t.sessions} (expires_at);
       CREATE TABLE IF NOT EXISTS ${t.entries} (
@@ -70,7 +77,6 @@ export function migrate(db: Database.Database, prefix: string): void {
         `SqliteStore: the tables "${prefix}_*" have schema version ${stored}, newer than this tsession's ${SCHEMA_VERSION}; upgrade tsession or use another \`table\``,
       );
     }
-    addSeqColumn(db, t);
     db.prepare(`INSERT OR REPLACE INTO ${t.meta} (name, value) VALUES ('schema', ?)`).run(SCHEMA_VERSION);
     // The counter of records (live or not yet swept) is recounted once here, so a file
     // edited by hand heals; commits keep it current, and `count` subtracts the expired.
@@ -78,19 +84,6 @@ export function migrate(db: Database.Database, prefix: string): void {
       `INSERT OR REPLACE INTO ${t.meta} (name, value) VALUES ('records', (SELECT count(*) FROM ${t.sessions}))`,
     ).run();
   }).immediate();
-}
-
-/**
- * Upgrades version-1 tables: adds `seq`, set to each record's highest entry version
- * (the best estimate; versions deleted before the upgrade are not known).
- */
-function addSeqColumn(db: Database.Database, t: ReturnType<typeof tableNames>): void {
-  const columns = db.prepare(`SELECT name FROM pragma_table_info(?)`).pluck().all(t.sessions.slice(1, -1));
-  if (columns.includes('seq')) return;
-  db.exec(`
-    ALTER TABLE ${t.sessions} ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
-    UPDATE ${t.sessions} SET seq = coalesce((SELECT max(version) FROM ${t.entries} e WHERE e.key = ${t.sessions}.key), 0);
-  `);
 }
 
 /** @internal Every statement the store runs, prepared once. */
@@ -105,25 +98,25 @@ export function prepareStatements(db: Database.Database, prefix: string) {
        WHERE s.key = @key AND (s.expires_at IS NULL OR s.expires_at >= @now)`,
     ),
     getSession: db.prepare<[string], SessionRow>(`SELECT * FROM ${t.sessions} WHERE key = ?`),
-    getVersion: db
-      .prepare<[string, string, string], number>(
-        `SELECT version FROM ${t.entries} WHERE key = ? AND pkg = ? AND name = ?`,
-      )
+    /** An entry's version, and the UTF-8 bytes of its value (the database encoding is UTF-8). */
+    getEntry: db.prepare<[string, string, string], { version: number; bytes: number }>(
+      `SELECT version, length(CAST(value AS BLOB)) AS bytes FROM ${t.entries} WHERE key = ? AND pkg = ? AND name = ?`,
+    ),
+    /** The keys a record holds in one package: an index range of the primary key. */
+    countKeys: db
+      .prepare<[string, string], number>(`SELECT count(*) FROM ${t.entries} WHERE key = ? AND pkg = ?`)
       .pluck(),
     /** A record's entries as (pkg, key, version): what `replacesEntries` is checked against. */
     entryVersions: db.prepare<[string], { pkg: string; key: string; version: number }>(
       `SELECT e.pkg, e.name AS key, e.version FROM ${t.entries} e WHERE e.key = ?`,
     ),
-    insertSession: db.prepare<[string, number, number, number | null, number]>(
-      `INSERT OR REPLACE INTO ${t.sessions} (key, created_at, last_access, expires_at, seq) VALUES (?, ?, ?, ?, ?)`,
+    insertSession: db.prepare<[string, number, number, number | null, number, number, number]>(
+      `INSERT OR REPLACE INTO ${t.sessions} (key, created_at, last_access, expires_at, seq, bytes, packages)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
     ),
-    /** Stores the number the commit took as the record's commit sequence. */
-    setSeq: db.prepare<[number, string]>(`UPDATE ${t.sessions} SET seq = ? WHERE key = ?`),
-    /** Two racing touches keep the later last access and expiry (SPEC 30); `null` never expires. */
-    touch: db.prepare<{ key: string; lastAccess: number; expiresAt: number | null }>(
-      `UPDATE ${t.sessions} SET last_access = max(last_access, @lastAccess),
-         expires_at = CASE WHEN @expiresAt IS NULL OR expires_at IS NULL THEN @expiresAt ELSE max(expires_at, @expiresAt) END
-       WHERE key = @key`,
+    /** Writes a record's times (from `nextRecord`), commit sequence and size. */
+    updateSession: db.prepare<[number, number | null, number, number, number, string]>(
+      `UPDATE ${t.sessions} SET last_access = ?, expires_at = ?, seq = ?, bytes = ?, packages = ? WHERE key = ?`,
     ),
     deleteSession: db.prepare<[string]>(`DELETE FROM ${t.sessions} WHERE key = ?`),
     deleteEntries: db.prepare<[string]>(`DELETE FROM ${t.entries} WHERE key = ?`),

@@ -104,9 +104,6 @@ export class SqliteStore implements SessionStore {
   }
 
   async commit(key: string, delta: SessionDelta, now: number): Promise<CommitResult> {
-    if (delta.create && delta.touch === undefined) {
-      throw new TypeError('SqliteStore: a creating delta needs `touch` (its last-access time and expiry)');
-    }
     const evicted = this.#run('commit', () => this.#commit(key, delta, now));
     return { evicted };
   }

@@ -1,0 +1,105 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { Pool } from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exportSessions, importSessions, type SessionStore } from '../../src/index.js';
+import { MemoryStore } from '../../src/stores/memory/index.js';
+import { PostgresStore } from '../../src/stores/postgres/index.js';
+import { RedisStore } from '../../src/stores/redis/index.js';
+import { SqliteStore } from '../../src/stores/sqlite/index.js';
+import { POSTGRES_URL, REDIS_URL, serviceAvailable, uniquePrefix } from '../support/services.js';
+
+const NOW = 1_700_000_000;
+const dir = mkdtempSync(join(tmpdir(), 'tsession-cross-store-'));
+const schema = uniquePrefix('xstore');
+let pool: Pool;
+const opened: SessionStore[] = [];
+
+type Maker = () => Promise<SessionStore>;
+const makers: Record<string, Maker> = {
+  memory: async () => new MemoryStore(),
+  sqlite: async () => new SqliteStore({ path: join(dir, `${opened.length}.db`) }),
+  redis: async () => new RedisStore({ url: REDIS_URL, prefix: `${uniquePrefix('xstore')}:` }),
+  postgres: async () => {
+    const store = new PostgresStore({ pool, schema, table: `t${opened.length}` });
+    await store.migrate();
+    return store;
+  },
+};
+
+async function open(name: string): Promise<SessionStore> {
+  const store = await (makers[name] as Maker)();
+  opened.push(store);
+  return store;
+}
+
+async function exported(store: SessionStore): Promise<string[]> {
+  const lines: string[] = [];
+  for await (const line of exportSessions(store, NOW)) lines.push(line);
+  return lines.sort();
+}
+
+/** Sessions written in an order no store keeps them in, with non-ASCII ids and keys, created long before now. */
+async function fill(store: SessionStore): Promise<void> {
+  const writes = ['zeta', 'Ω', 'alpha', 'b', '😀', 'a', 'é', 'ｚ'].flatMap((key, i) => [
+    { pkg: i % 2 === 0 ? 'shop.cart' : 'app.prefs', key, value: JSON.stringify(`${key}-${i}`) },
+    { pkg: '日本', key, value: String(i) },
+  ]);
+  await store.commit(
+    'k-one',
+    { create: true, createdAt: NOW - 86_400, touch: { lastAccess: NOW - 10, expiresAt: NOW + 3600 }, writes },
+    NOW - 10,
+  );
+  await store.commit(
+    'k-two',
+    { create: true, createdAt: NOW - 5, touch: { lastAccess: NOW - 5, expiresAt: null }, writes: writes.slice(3, 6) },
+    NOW - 5,
+  );
+}
+
+const redisUp = await serviceAvailable('redis');
+const postgresUp = await serviceAvailable('postgres');
+const names = ['memory', 'sqlite', ...(redisUp ? ['redis'] : []), ...(postgresUp ? ['postgres'] : [])];
+
+describe('export from one store, import into another, export again: the same lines, createdAt included', () => {
+  beforeAll(() => {
+    if (postgresUp) pool = new Pool({ connectionString: POSTGRES_URL, max: 4 });
+  });
+  afterAll(async () => {
+    await Promise.all(opened.map((s) => s.close()));
+    if (postgresUp) {
+      await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await pool.end();
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  for (const from of names) {
+    for (const to of names) {
+      if (from === to) continue;
+      it(`${from} -> ${to}`, async () => {
+        const source = await open(from);
+        await fill(source);
+        const first = await exported(source);
+        expect(first).toHaveLength(2);
+        const target = await open(to);
+        const report = await importSessions(target, Readable.from(first.join('')), { now: NOW });
+        expect(report).toMatchObject({ imported: 2, skipped: 0, problems: [] });
+        expect(await exported(target)).toEqual(first);
+        const one = JSON.parse(first.find((l) => l.includes('"k-one"')) as string);
+        expect(one.createdAt).toBe(NOW - 86_400);
+        // Canonical order: package id, then key, by code point (so '😀', U+1F600, sorts after 'ｚ', U+FF5A,
+        // where UTF-16 code units would put it first).
+        const order = one.entries.map((e: { pkg: string; key: string }) => `${e.pkg}/${e.key}`);
+        const cjk = ['a', 'alpha', 'b', 'zeta', 'é', 'Ω', 'ｚ', '😀'].map((k) => `日本/${k}`);
+        expect(order).toEqual([
+          ...['a', 'b', 'Ω', 'ｚ'].map((k) => `app.prefs/${k}`),
+          ...['alpha', 'zeta', 'é', '😀'].map((k) => `shop.cart/${k}`),
+          ...cjk,
+        ]);
+      });
+    }
+  }
+});
