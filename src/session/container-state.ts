@@ -294,7 +294,7 @@ export class ContainerState implements PackageGuard {
    * keeping data), or undefined when there is nothing to move. With a loaded record it
    * also gives that record's entries as loaded (`replacesEntries`).
    */
-  planMove(): ContainerCommit | undefined {
+  planMove(from: string): ContainerCommit | undefined {
     const record = this.#record;
     if (record && !this.#cleared) {
       for (const entry of record.entries) this.packageData(entry.pkg);
@@ -303,13 +303,18 @@ export class ContainerState implements PackageGuard {
     if (writes.length === 0 && record === undefined) return undefined;
     const moved = this.#withBinding(writes);
     const byteSize = moved.reduce((sum, w) => sum + (w.value === undefined ? 0 : entryBytes(w.pkg, w.key, w.value)), 0);
-    return {
-      state: this,
-      byteSize,
-      delta: { create: true, writes: moved, touch: this.container.touchFor(undefined) },
-      // Every entry loaded, also when this request cleared them: the old record must be unchanged to be replaced.
-      ...(record && { replacesEntries: record.entries.map(({ pkg, key, version }) => ({ pkg, key, version })) }),
-    };
+    const touch = this.container.touchFor(undefined);
+    const delta: SessionDelta = record
+      ? {
+          create: true,
+          writes: moved,
+          touch,
+          replaces: from,
+          // Every entry loaded, also when this request cleared them: the old record must be unchanged to be replaced.
+          replacesEntries: record.entries.map(({ pkg, key, version }) => ({ pkg, key, version })),
+        }
+      : { create: true, writes: moved, touch };
+    return { state: this, byteSize, delta };
   }
 
   /** The writes of a commit that creates or clears the record, with the client binding when sessions are bound. */

@@ -1,14 +1,12 @@
-import type { VerifiedId } from '../client-id/signing.js';
 import type {
   ClientIdManager,
-  ClientIdReading,
   ClientIdSource,
   HeaderEntry,
   SessionRequest,
 } from '../client-id/types.js';
 import type { SessionDataContainer } from '../container/container.js';
 import { ConflictError, SessionStateError } from '../errors.js';
-import type { SessionDelta } from '../stores/types.js';
+import { ClientIdState, type EndReason } from './client-id-state.js';
 import { type ContainerCommit, ContainerState, INTERNAL_PACKAGE, usableBy } from './container-state.js';
 import { checkKey, type PackageData } from './package-data.js';
 
@@ -61,24 +59,18 @@ const NO_HEADERS: readonly HeaderEntry[] = Object.freeze([]);
 export class Session {
   readonly #context: SessionContext;
   readonly #request: SessionRequest;
-  #reading: ClientIdReading | undefined | typeof NOT_READ = NOT_READ;
-  #issued: VerifiedId | undefined;
-  /** The id was asked for explicitly, so it is sent even if nothing is stored. */
-  #mustDeliver = false;
-  /** The request's own id, ended by invalidate or regenerate in this request. */
-  #ended: { key: string; reason: 'invalidated' | 'regenerated'; moveData: boolean } | undefined;
+  readonly #id: ClientIdState;
   /** One state per container used, in first-use order: an array, as apps have one or two containers. */
   #states: ContainerState[] = [];
   #phase: Phase = 'open';
   #binding: string | undefined | typeof NOT_READ = NOT_READ;
   #headers: readonly HeaderEntry[] = NO_HEADERS;
-  /** A blind update found the request's record: its id is known to the store. */
-  #blindKnown = false;
 
   /** @internal Made by `SessionManager.open()`. */
   constructor(context: SessionContext, request: SessionRequest) {
     this.#context = context;
     this.#request = request;
+    this.#id = new ClientIdState(context.clientIds, request);
   }
 
   /**
@@ -130,21 +122,17 @@ export class Session {
    * fresh id (SPEC 21, against session fixation): read it after `commit()` for the id sent.
    */
   get clientId(): string {
-    const current = this.#issued ?? this.#validReading();
-    if (current) return current.id;
-    this.#issued = this.#context.clientIds.issue(this.#request);
-    this.#mustDeliver = true;
-    return this.#issued.id;
+    return this.#id.current().id;
   }
 
   /** True when the client id was issued in this request. */
   get isNew(): boolean {
-    return this.#issued !== undefined;
+    return this.#id.issued !== undefined;
   }
 
   /** Where the request's id came from, or undefined when it carried none that verified. */
   get idSource(): ClientIdSource | undefined {
-    return this.#issued ? undefined : this.#validReading()?.source;
+    return this.#id.issued ? undefined : this.#id.reading?.source;
   }
 
   /** Empties every package of this client, in every container (SPEC 19). */
@@ -172,8 +160,7 @@ export class Session {
     this.#assertOpen();
     await Promise.all(this.#context.containers.map((c) => this.#loadedStateOf(c)));
     this.#end('regenerated', true);
-    this.#issued = this.#context.clientIds.issue(this.#request);
-    this.#mustDeliver = true;
+    this.#id.issueForDelivery();
   }
 
   /**
@@ -201,7 +188,7 @@ export class Session {
       if (blind) return this.#writeBlind(blind);
       if (this.#states.some((s) => s.blindOnly)) return this.#loadThenWrite();
       plans = this.#checkedPlans();
-      if (plans.length === 0 && this.#ended === undefined) return this.#done(plans);
+      if (plans.length === 0 && this.#id.ended === undefined) return this.#done(plans);
     } catch (error) {
       this.#phase = 'done';
       throw error;
@@ -228,10 +215,10 @@ export class Session {
   /** Loads the states that only wrote blind but cannot commit without a load, then commits as usual. */
   async #loadThenWrite(): Promise<readonly HeaderEntry[]> {
     try {
-      const key = this.#validReading()?.key;
+      const key = this.#id.reading?.key;
       await Promise.all(this.#states.filter((s) => s.blindOnly).map((s) => s.load(key)));
       const plans = this.#checkedPlans();
-      if (plans.length === 0 && this.#ended === undefined) return this.#done(plans);
+      if (plans.length === 0 && this.#id.ended === undefined) return this.#done(plans);
       return await this.#write(plans);
     } finally {
       this.#phase = 'done';
@@ -240,17 +227,12 @@ export class Session {
 
   async #write(plans: readonly ContainerCommit[]): Promise<readonly HeaderEntry[]> {
     try {
-      const key = await this.#keyFor(plans);
-      const endedKey = this.#ended?.key;
-      if (this.#ended && !this.#ended.moveData) await this.#destroy(this.#ended.key, this.#ended.reason);
-      await Promise.all(
-        plans.map(({ state, delta, replacesEntries }) => {
-          const replaces = this.#ended?.moveData && state.record ? endedKey : undefined;
-          const moved: SessionDelta =
-            delta.create && replaces ? { ...delta, replaces, ...(replacesEntries && { replacesEntries }) } : delta;
-          return state.container.commit(key as string, moved);
-        }),
-      );
+      const ended = this.#id.ended;
+      if (ended && !ended.moveData) await this.#destroy(ended.key, ended.reason);
+      if (plans.length > 0) {
+        const key = await this.#id.keyFor(() => this.#isKnown());
+        await Promise.all(plans.map(({ state, delta }) => state.container.commit(key, delta)));
+      }
       return this.#done(plans);
     } finally {
       this.#phase = 'done';
@@ -258,7 +240,11 @@ export class Session {
   }
 
   #done(plans: readonly ContainerCommit[]): readonly HeaderEntry[] {
-    this.#headers = this.#responseHeaders(plans);
+    this.#headers = this.#id.headers({
+      created: plans.some((p) => p.delta.create),
+      known: this.#states.some((s) => s.record !== undefined),
+      touched: plans.some((p) => p.delta.touch !== undefined),
+    });
     this.#phase = 'done';
     return this.#headers;
   }
@@ -298,17 +284,12 @@ export class Session {
     return this.#binding;
   }
 
-  #validReading(): ClientIdReading | undefined {
-    if (this.#reading === NOT_READ) this.#reading = this.#context.clientIds.read(this.#request);
-    return this.#ended ? undefined : this.#reading;
-  }
-
   #loadedState(pkg: string): Promise<ContainerState> {
     return this.#loadedStateOf(this.#context.containerFor(pkg));
   }
 
   #loadedStateOf(container: SessionDataContainer): Promise<ContainerState> {
-    return this.#stateOf(container).load(this.#validReading()?.key);
+    return this.#stateOf(container).load(this.#id.reading?.key);
   }
 
   #stateOf(container: SessionDataContainer): ContainerState {
@@ -327,7 +308,7 @@ export class Session {
    */
   #blindOnlyState(): ContainerState | undefined {
     const [state, ...others] = this.#states;
-    if (!state?.blindOnly || others.length > 0 || this.#ended || this.#fingerprint() !== undefined) return undefined;
+    if (!state?.blindOnly || others.length > 0 || this.#id.ended || this.#fingerprint() !== undefined) return undefined;
     return state;
   }
 
@@ -338,22 +319,18 @@ export class Session {
    */
   async #writeBlind(state: ContainerState): Promise<readonly HeaderEntry[]> {
     try {
-      const reading = this.#issued ? undefined : this.#validReading();
+      const reading = this.#id.issued ? undefined : this.#id.reading;
       if (reading) {
         const update = state.planBlind(false);
         state.checkSize(update);
         if (await this.#committedUnlessGone(state, reading.key, update)) {
-          this.#blindKnown = true;
+          this.#id.markKnown();
           return this.#done([update]);
         }
       }
       const create = state.planBlind(true);
       state.checkSize(create);
-      const key =
-        reading && this.#context.clientIds.adoptsUnknownIds
-          ? reading.key
-          : (this.#issued ??= this.#context.clientIds.issue(this.#request)).key;
-      await state.container.commit(key, create.delta);
+      await state.container.commit(this.#id.freshKey(), create.delta);
       return this.#done([create]);
     } finally {
       this.#phase = 'done';
@@ -375,45 +352,23 @@ export class Session {
     this.#assertOpen();
   }
 
-  #end(reason: 'invalidated' | 'regenerated', moveData: boolean): void {
+  #end(reason: EndReason, moveData: boolean): void {
     this.#assertOpen();
-    const previous = this.#ended;
-    const key = previous?.key ?? this.#validReading()?.key;
-    // Data dropped by an earlier invalidate in this request cannot be moved any more.
-    const move = moveData && (previous === undefined || previous.moveData);
-    this.#issued = undefined;
-    this.#mustDeliver = false;
-    if (key !== undefined)
-      this.#ended = { key, reason: previous?.reason === 'invalidated' ? previous.reason : reason, moveData: move };
-    if (!move) {
+    if (!this.#id.end(reason, moveData)) {
       for (const state of this.#states) state.detach();
       this.#states = [];
     }
   }
 
   #plan(): ContainerCommit[] {
-    const move = this.#ended?.moveData === true;
+    const ended = this.#id.ended;
+    const moveFrom = ended?.moveData ? ended.key : undefined;
     const plans: ContainerCommit[] = [];
     for (const state of this.#states) {
-      const plan = move ? state.planMove() : state.plan();
+      const plan = moveFrom === undefined ? state.plan() : state.planMove(moveFrom);
       if (plan !== undefined) plans.push(plan);
     }
     return plans;
-  }
-
-  /**
-   * The key to commit under. A request's own id is used only if the store knows it
-   * (some container has a live record for it); otherwise a fresh id is issued, so an
-   * unknown id is never adopted (SPEC 21), unless the id manager says its ids are
-   * made elsewhere (`thirdParty`), where a fresh id could not be issued.
-   */
-  async #keyFor(plans: readonly ContainerCommit[]): Promise<string | undefined> {
-    if (plans.length === 0) return undefined;
-    if (this.#issued) return this.#issued.key;
-    const reading = this.#validReading();
-    if (reading && (this.#context.clientIds.adoptsUnknownIds || (await this.#isKnown()))) return reading.key;
-    this.#issued = this.#context.clientIds.issue(this.#request);
-    return this.#issued.key;
   }
 
   async #isKnown(): Promise<boolean> {
@@ -422,7 +377,7 @@ export class Session {
     return states.some((s) => s.record !== undefined);
   }
 
-  async #destroy(key: string, reason: 'invalidated' | 'regenerated'): Promise<void> {
+  async #destroy(key: string, reason: EndReason): Promise<void> {
     const binding = this.#fingerprint();
     await Promise.all(
       this.#context.containers.map(async (c) => {
@@ -431,21 +386,6 @@ export class Session {
         await c.destroy(key, reason);
       }),
     );
-  }
-
-  #responseHeaders(plans: readonly ContainerCommit[]): readonly HeaderEntry[] {
-    const ids = this.#context.clientIds;
-    if (this.#issued && (this.#mustDeliver || plans.some((p) => p.delta.create))) {
-      return ids.deliver(this.#request, this.#issued.id);
-    }
-    if (this.#ended) return ids.revoke(this.#request);
-    const reading = this.#validReading();
-    const known = this.#blindKnown || this.#states.some((s) => s.record !== undefined);
-    const touched = plans.some((p) => p.delta.touch !== undefined);
-    if (reading && known && (reading.stale || (ids.refreshOnTouch && touched))) {
-      return ids.deliver(this.#request, reading.id);
-    }
-    return NO_HEADERS;
   }
 
   #assertOpen(): void {
