@@ -1,7 +1,7 @@
 /**
  * Profiles one server case under load and prints where its CPU time goes:
  *
- *   node --conditions=source --import tsx bench/profile.ts [--server tsession-memory] [--path /read] [--seconds 10] [--top 25]
+ *   node --conditions=tsession-source --import tsx bench/profile.ts [--server tsession-memory] [--path /read] [--seconds 10] [--top 25]
  *
  * The server child runs with `--cpu-prof` (profile in bench/.tmp/prof/); the script
  * aggregates self time by function (file:line:function) and by file, as shares of

@@ -15,7 +15,7 @@ export interface ServerChild {
 const serversDir = new URL('../servers/', import.meta.url).pathname;
 
 /** The node flags every child runs with: the library from source, through tsx. */
-export const SOURCE_FLAGS = ['--conditions=source', '--import', 'tsx'];
+export const SOURCE_FLAGS = ['--conditions=tsession-source', '--import', 'tsx'];
 
 /**
  * Forks `bench/servers/<script>.ts` with `args`; resolves the child once it listens,

@@ -50,10 +50,9 @@ export class IdSigner {
 
   /** The verified id, or undefined for anything malformed, truncated, tampered or foreign. */
   verify(id: string | undefined): VerifiedId | undefined {
-    if (id === undefined || id.length !== 68 || id[24] !== '.') return undefined;
-    const key = id.slice(0, 24);
-    const given = id.slice(25);
-    if (!KEY_PATTERN.test(key) || !TAG_PATTERN.test(given)) return undefined;
+    const parts = id === undefined ? undefined : splitClientId(id);
+    if (id === undefined || parts === undefined) return undefined;
+    const { key, tag: given } = parts;
     // Compare the text, not the decoded bytes: the tag's last character carries two
     // unused bits, so several spellings decode to the same bytes (a forgeable variant).
     const givenText = Buffer.from(given, 'latin1');
@@ -73,6 +72,19 @@ export class IdSigner {
     if (this.#recent.size >= RECENT_IDS) this.#recent.delete(this.#recent.keys().next().value as string);
     this.#recent.set(key, expected);
   }
+}
+
+/**
+ * The two parts of a text shaped like a client id, `<key>.<tag>` (24 and 43 base64url
+ * characters), without checking the tag; undefined for any other text. Tools use it to
+ * tell a full client id from a bare store key.
+ */
+export function splitClientId(id: string): { key: string; tag: string } | undefined {
+  const dot = id.indexOf('.');
+  if (dot === -1) return undefined;
+  const key = id.slice(0, dot);
+  const mac = id.slice(dot + 1);
+  return KEY_PATTERN.test(key) && TAG_PATTERN.test(mac) ? { key, tag: mac } : undefined;
 }
 
 function tag(secret: Buffer, key: string): string {

@@ -45,7 +45,17 @@ export class PackageData<T extends object = Record<string, unknown>>
   readonly #guard: PackageGuard;
 
   /** @internal Made by `Session`; apps get instances from `session.get()`. */
-  constructor(pkg: string, entries: readonly StoredEntry[], codec: SessionCodec, guard: PackageGuard) {
+  static create<T extends object>(
+    pkg: string,
+    entries: readonly StoredEntry[],
+    codec: SessionCodec,
+    guard: PackageGuard,
+  ): PackageData<T> {
+    return new PackageData<T>(pkg, entries, codec, guard);
+  }
+
+  // Private, not `@internal`, for the same reason as Session's: the declarations must say it cannot be made.
+  private constructor(pkg: string, entries: readonly StoredEntry[], codec: SessionCodec, guard: PackageGuard) {
     this.pkg = pkg;
     this.#codec = codec;
     this.#guard = guard;

@@ -71,7 +71,13 @@ export class Session {
   #headers: HeaderEntry[] = [];
 
   /** @internal Made by `SessionManager.open()`. */
-  constructor(context: SessionContext, request: SessionRequest) {
+  static open(context: SessionContext, request: SessionRequest): Session {
+    return new Session(context, request);
+  }
+
+  // Private, not `@internal`: stripped, it would leave an implicit public constructor in the
+  // published declarations, and `new Session()` would type-check for apps.
+  private constructor(context: SessionContext, request: SessionRequest) {
     this.#context = context;
     this.#request = request;
   }

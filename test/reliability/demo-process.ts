@@ -28,7 +28,7 @@ export async function startDemo(dataDir: string): Promise<DemoProcess> {
   delete env.NODE_OPTIONS;
   const child: ChildProcess = spawn(
     process.execPath,
-    ['--conditions=source', '--import', 'tsx', 'examples/demo/server.ts'],
+    ['--conditions=tsession-source', '--import', 'tsx', 'examples/demo/server.ts'],
     { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let stderr = '';
