@@ -54,7 +54,7 @@ export class PackageData<T extends object = Record<string, unknown>>
     return new PackageData<T>(pkg, entries, codec, guard);
   }
 
-  // Private, not `@internal`, for the same reason as Session's: the declarations must say it cannot be made.
+  // Private for the same reason as Session's: the declarations must say that apps cannot make one.
   private constructor(pkg: string, entries: readonly StoredEntry[], codec: SessionCodec, guard: PackageGuard) {
     this.pkg = pkg;
     this.#codec = codec;

@@ -75,8 +75,8 @@ export class Session {
     return new Session(context, request);
   }
 
-  // Private, not `@internal`: stripped, it would leave an implicit public constructor in the
-  // published declarations, and `new Session()` would type-check for apps.
+  // Private rather than hidden from the declarations: a stripped constructor leaves an implicit
+  // public one there, and `new Session()` would type-check in apps.
   private constructor(context: SessionContext, request: SessionRequest) {
     this.#context = context;
     this.#request = request;
