@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -126,6 +126,39 @@ describe('the tsession CLI', () => {
       const result = await tsession(['--store', sqliteUrl, ...args]);
       expect(result.code, args.join(' ')).toBe(2);
       expect(result.stderr).toContain('tsession --help');
+    }
+  });
+
+  it('serves the admin page behind basic auth', async () => {
+    const child = spawn(
+      process.execPath,
+      ['--conditions=tsession-source', '--import', 'tsx', 'src/cli/bin.ts', '--store', sqliteUrl, 'serve'].concat([
+        '--port',
+        '0',
+        '--password',
+        'cli-test-password',
+      ]),
+      { cwd: ROOT, env: { ...process.env, TSESSION_STORE: '' }, stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        child.stdout.on('data', (chunk: Buffer) => {
+          out += chunk;
+          const found = /admin on (http:\S+)/.exec(out)?.[1];
+          if (found) resolve(found);
+        });
+        child.once('exit', (code) => reject(new Error(`serve exited with ${code}: ${out}`)));
+      });
+      expect((await fetch(url)).status).toBe(401);
+      const wrong = `Basic ${Buffer.from('admin:wrong').toString('base64')}`;
+      expect((await fetch(url, { headers: { authorization: wrong } })).status).toBe(403);
+      const right = `Basic ${Buffer.from('admin:cli-test-password').toString('base64')}`;
+      const page = await fetch(url, { headers: { authorization: right } });
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('key0003aaaaaaaaaaaaaaaaa');
+    } finally {
+      child.kill();
     }
   });
 
