@@ -47,7 +47,16 @@ interface Step {
 async function cli(args: string[]): Promise<{ seconds: number; peakRssMb: number; stdout: string }> {
   const { stdout, stderr } = await run(
     '/usr/bin/time',
-    ['-f', 'TIME %e %M', process.execPath, '--conditions=tsession-source', '--import', 'tsx', 'src/cli/bin.ts', ...args],
+    [
+      '-f',
+      'TIME %e %M',
+      process.execPath,
+      '--conditions=tsession-source',
+      '--import',
+      'tsx',
+      'src/cli/bin.ts',
+      ...args,
+    ],
     { cwd: ROOT, maxBuffer: 1 << 26, env: { ...process.env, TSESSION_STORE: '' } },
   );
   const match = /TIME ([\d.]+) (\d+)/.exec(stderr);

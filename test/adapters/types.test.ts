@@ -9,12 +9,12 @@ import type {} from 'express-session';
 import type { FastifyRequest } from 'fastify';
 import type { Context as HonoContext } from 'hono';
 import type { Context as KoaContext } from 'koa';
-import { describe, expectTypeOf, it } from 'vitest';
 import type { PackageData, Session } from 'tsession';
 import type {} from 'tsession/express';
 import type {} from 'tsession/fastify';
 import type {} from 'tsession/hono';
 import type {} from 'tsession/koa';
+import { describe, expectTypeOf, it } from 'vitest';
 
 // Through the package's own specifiers, so that `tsconfig.types.json` checks the same lines
 // against the built declarations that apps compile against.

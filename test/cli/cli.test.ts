@@ -104,6 +104,13 @@ describe('the tsession CLI', () => {
     expect(existsSync(join(dir, 'no'))).toBe(false);
   });
 
+  it('reads the SQLite table prefix from ?table=', async () => {
+    const other = await tsession(['--store', `${sqliteUrl}?table=other`, '--json', 'stats']);
+    expect(JSON.parse(other.stdout)).toMatchObject({ live: 0 });
+    const usual = await tsession(['--store', `${sqliteUrl}?table=tsession`, '--json', 'stats']);
+    expect(JSON.parse(usual.stdout).live).toBeGreaterThan(0);
+  });
+
   it("says whether migrate created SQLite's schema or found it", async () => {
     const url = `sqlite:${join(dir, 'migrated.db')}`;
     expect((await tsession(['--store', url, 'migrate'])).stdout).toContain('created the schema');

@@ -3,11 +3,12 @@
  * checks them against `src`, and `tsc -p tsconfig.types.json` against the built declarations in
  * `dist` (with `skipLibCheck: false`), which is what apps compile against.
  */
+
+import type * as root from 'tsession';
+import { PackageData, Session } from 'tsession';
 import type * as admin from 'tsession/admin';
 import type * as connect from 'tsession/connect';
 import type * as http from 'tsession/http';
-import type * as root from 'tsession';
-import { PackageData, Session } from 'tsession';
 import type * as store from 'tsession/store';
 import type * as transfer from 'tsession/transfer';
 import { describe, expectTypeOf, it } from 'vitest';
