@@ -61,7 +61,7 @@ async function openSqlite(url: string, readOnly: boolean): Promise<OpenedStore> 
       EXIT.notFound,
     );
   }
-  const { SqliteStore } = await import('../stores/sqlite/index.js');
+  const { SqliteStore } = await withDriver('better-sqlite3', () => import('../stores/sqlite/index.js'));
   const table = params.get('table') ?? undefined;
   // The store creates its tables when it opens, so `migrate` only reports what it found.
   const store = new SqliteStore({ path, ...(table !== undefined && { table }) });
@@ -69,7 +69,7 @@ async function openSqlite(url: string, readOnly: boolean): Promise<OpenedStore> 
 }
 
 async function openRedis(url: string): Promise<OpenedStore> {
-  const { RedisStore } = await import('../stores/redis/index.js');
+  const { RedisStore } = await withDriver('ioredis', () => import('../stores/redis/index.js'));
   const parsed = new URL(url);
   const prefix = takeParam(parsed, 'prefix');
   const store = new RedisStore({ url: parsed.toString(), ...(prefix !== undefined && { prefix }) });
@@ -77,7 +77,7 @@ async function openRedis(url: string): Promise<OpenedStore> {
 }
 
 async function openPostgres(url: string): Promise<OpenedStore> {
-  const { PostgresStore } = await import('../stores/postgres/index.js');
+  const { PostgresStore } = await withDriver('pg', () => import('../stores/postgres/index.js'));
   const parsed = new URL(url);
   const schema = takeParam(parsed, 'schema');
   const table = takeParam(parsed, 'table');
@@ -103,6 +103,22 @@ async function hasSchema(store: SessionStore): Promise<boolean> {
     return true;
   } catch (error) {
     if (error instanceof SessionStateError) return false;
+    throw error;
+  }
+}
+
+/**
+ * Loads a store's module; when its driver (an optional peer of tsession) is not installed,
+ * says which package to install instead of Node's "cannot find package ... imported from ...".
+ */
+async function withDriver<M>(driver: string, load: () => Promise<M>): Promise<M> {
+  try {
+    return await load();
+  } catch (error) {
+    const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+    if (code === 'ERR_MODULE_NOT_FOUND' && String(message).includes(`'${driver}'`)) {
+      throw new SessionConfigError(`this store needs the ${driver} package: npm install ${driver}`);
+    }
     throw error;
   }
 }

@@ -285,7 +285,7 @@ describe('the packed tarball in fresh apps', () => {
   );
 
   it(
-    'runs on Express 4 as an ES module, also under node --conditions=source, with no CLI-only dependency installed',
+    'runs on Express 4 as an ES module, also under node --conditions=source, with no CLI-only dependency; npx tsession names a missing driver',
     async () => {
       const at = await app(
         dir,
@@ -310,6 +310,18 @@ describe('the packed tarball in fresh apps', () => {
       expect(installed.map(([name]) => name).sort()).toEqual(['cookie', 'express']);
       expect(JSON.stringify(tree)).not.toMatch(/"(commander|cli-progress)"/);
       expect((await run('npx', ['--no-install', 'tsession', '--version'], at)).trim()).toBe(manifest().version);
+      // This app has no store driver: the CLI names the package to install.
+      for (const [store, driver] of [
+        ['sqlite:./sessions.db', 'better-sqlite3'],
+        ['redis://127.0.0.1:1', 'ioredis'],
+        ['postgres://127.0.0.1:1/x', 'pg'],
+      ]) {
+        const failed = await run('npx', ['--no-install', 'tsession', '--store', store as string, 'migrate'], at).then(
+          () => undefined,
+          (error: Error) => error.message,
+        );
+        expect(failed).toContain(`npm install ${driver}`);
+      }
     },
     INSTALL_TIMEOUT,
   );
