@@ -5,23 +5,16 @@ import { STORE_URL_HELP } from './store-url.js';
 /** The program's help, or one command's. */
 export function helpText(commands: readonly CommandSpec[], command: CommandSpec | undefined): string {
   const lines = command
-    ? [
-        `Usage: tsession [options] ${usage(command)}`,
-        '',
-        command.description,
-        '',
-        'Options:',
-        ...optionLines(command.options),
-      ]
+    ? [`Usage: tsession [options] ${usage(command)}`, '', command.description, ...section('Options:', command.options)]
     : [
         'Usage: tsession [options] <command>',
         '',
         'Inspect, export, import and sweep tsession stores.',
         '',
         'Commands:',
-        ...columns(commands.map((c) => [usage(c), c.description])),
+        ...columns(commands.map((c): Row => [usage(c), c.description])),
       ];
-  lines.push('', 'Global options:', ...optionLines(GLOBAL_OPTIONS), '', 'Stores (--store):');
+  lines.push(...section('Global options:', GLOBAL_OPTIONS), '', 'Stores (--store):');
   lines.push(...STORE_URL_HELP.map((line) => `  ${line}`));
   if (!command) {
     lines.push('', 'Exit codes: 0 ok, 1 failure, 2 usage, 3 store unavailable, 4 not found, 5 import problems.');
@@ -34,9 +27,14 @@ function usage(command: CommandSpec): string {
   return [command.name, ...command.args].join(' ');
 }
 
+/** A titled list of options, or nothing for a command without any. */
+function section(title: string, options: Readonly<Record<string, OptionSpec>>): string[] {
+  return Object.keys(options).length === 0 ? [] : ['', title, ...optionLines(options)];
+}
+
 function optionLines(options: Readonly<Record<string, OptionSpec>>): string[] {
   return columns(
-    Object.entries(options).map(([name, spec]) => {
+    Object.entries(options).map(([name, spec]): Row => {
       const flag = `${spec.short ? `-${spec.short}, ` : '    '}--${name}${spec.value ? ` ${spec.value}` : ''}`;
       const extra = [
         spec.default !== undefined && spec.default !== false && `default: ${spec.default}`,
@@ -47,7 +45,10 @@ function optionLines(options: Readonly<Record<string, OptionSpec>>): string[] {
   );
 }
 
-function columns(rows: readonly (readonly [string, string])[] | string[][]): string[] {
-  const width = Math.max(...rows.map(([left]) => (left as string).length));
-  return rows.map(([left, right]) => `  ${(left as string).padEnd(width)}  ${right}`);
+type Row = readonly [left: string, right: string];
+
+/** Rows as two aligned columns. */
+function columns(rows: readonly Row[]): string[] {
+  const width = Math.max(0, ...rows.map(([left]) => left.length));
+  return rows.map(([left, right]) => `  ${left.padEnd(width)}  ${right}`);
 }

@@ -88,7 +88,8 @@ function withDefaults(
   for (const [name, spec] of Object.entries(specs)) {
     const given = values[name];
     const fromEnv = spec.env === undefined ? undefined : process.env[spec.env] || undefined;
-    out[name] = (Array.isArray(given) ? given.at(-1) : given) ?? fromEnv ?? spec.default;
+    // No option is declared `multiple`, so parseArgs never gives an array here.
+    out[name] = (given as string | boolean | undefined) ?? fromEnv ?? spec.default;
   }
   return out;
 }
