@@ -1,7 +1,7 @@
 /**
  * Heap bytes per idle session in MemoryStore. Run with `--expose-gc`:
  *
- *   node --expose-gc --conditions=source --import tsx bench/memory-per-session.ts [--n 100000] [--json]
+ *   node --expose-gc --conditions=tsession-source --import tsx bench/memory-per-session.ts [--n 100000] [--json]
  *
  * Creates N sessions the way an app does (SessionManager.open, get, set one small
  * value, commit), collects garbage, and divides the heap's growth by N. The bytes of

@@ -3,7 +3,7 @@
  * process's peak RSS, at two sizes, to show memory stays flat), then read latency and a
  * sweep of 1% expired sessions in each store at the larger size.
  *
- *   node --conditions=source --import tsx bench/scale.ts [--sizes 100000,1000000] [--postgres-size 100000]
+ *   node --conditions=tsession-source --import tsx bench/scale.ts [--sizes 100000,1000000] [--postgres-size 100000]
  *
  * Sessions are generated as JSON Lines and loaded with `tsession import`, so the import
  * is measured too; SQLite -> file -> Redis -> file exercises export and import on both.
@@ -47,7 +47,16 @@ interface Step {
 async function cli(args: string[]): Promise<{ seconds: number; peakRssMb: number; stdout: string }> {
   const { stdout, stderr } = await run(
     '/usr/bin/time',
-    ['-f', 'TIME %e %M', process.execPath, '--conditions=source', '--import', 'tsx', 'src/cli/bin.ts', ...args],
+    [
+      '-f',
+      'TIME %e %M',
+      process.execPath,
+      '--conditions=tsession-source',
+      '--import',
+      'tsx',
+      'src/cli/bin.ts',
+      ...args,
+    ],
     { cwd: ROOT, maxBuffer: 1 << 26, env: { ...process.env, TSESSION_STORE: '' } },
   );
   const match = /TIME ([\d.]+) (\d+)/.exec(stderr);

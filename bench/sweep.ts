@@ -2,7 +2,7 @@
  * Sweep time: 10k expired records among 10k stored vs among a large store (1M by
  * default), for MemoryStore and, when it exists, SqliteStore. Run with `--expose-gc`:
  *
- *   node --expose-gc --conditions=source --import tsx bench/sweep.ts [--large 1000000] [--expired 10000]
+ *   node --expose-gc --conditions=tsession-source --import tsx bench/sweep.ts [--large 1000000] [--expired 10000]
  *        [--reps 5] [--fill-budget 180] [--stores memory,sqlite] [--json]
  *
  * Stores are filled directly through `store.commit` on an injected `now`. The large

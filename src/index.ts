@@ -1,3 +1,12 @@
+/**
+ * `tsession`: the core. Client ids, the session manager, sessions and their package data,
+ * containers, the codec, the errors and the store interface. Stores, adapters, templates,
+ * the admin page, the JSON Lines transfer tools and what store authors need each live
+ * under their own subpath (`tsession/sqlite`, `tsession/express`, `tsession/transfer`,
+ * `tsession/store`, ...), so an app loads only what it uses.
+ *
+ * @module
+ */
 export { CookieClientIdManager, type CookieClientIdOptions, type CookieConveyance } from './client-id/cookie.js';
 export { HeaderClientIdManager, type HeaderClientIdOptions } from './client-id/header.js';
 export type { VerifiedId } from './client-id/signing.js';
@@ -23,10 +32,7 @@ export {
   type PackageShape,
   type RegenerateOptions,
   Session,
-  type SessionContext,
   type SessionPackages,
 } from './session/session.js';
-export * from './stores/record.js';
 export type * from './stores/types.js';
 export { type Clock, systemClock } from './time.js';
-export * from './transfer/index.js';

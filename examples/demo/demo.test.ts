@@ -194,12 +194,16 @@ describe('npm start', () => {
 
   it('prints a URL that answers 200, and shuts down cleanly on SIGTERM', async () => {
     const repo = fileURLToPath(new URL('../..', import.meta.url));
-    const { TSESSION_SECRET: _, ...env } = process.env;
-    const proc = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', 'examples/demo/server.ts'], {
-      cwd: repo,
-      env: { ...env, PORT: '0', TSESSION_DEMO_DATA: dataDir },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const { SESSION_SECRET: _, ...env } = process.env;
+    const proc = spawn(
+      process.execPath,
+      ['--conditions=tsession-source', '--import', 'tsx', 'examples/demo/server.ts'],
+      {
+        cwd: repo,
+        env: { ...env, PORT: '0', TSESSION_DEMO_DATA: dataDir },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     child = proc;
     let out = '';
     let err = '';

@@ -20,7 +20,7 @@ export interface DemoOptions {
   dataDir: string;
   /** 0 picks a free port. @default 3000 */
   port?: number;
-  /** The cookie-signing secret. @default $TSESSION_SECRET, else one generated once into `<dataDir>/secret` */
+  /** The cookie-signing secret. @default $SESSION_SECRET, else one generated once into `<dataDir>/secret` */
   secret?: string;
 }
 
@@ -40,7 +40,7 @@ export function createStore(dataDir: string): SessionStore {
 
 /** The secret and where it came from: the environment, the data dir, or generated now (and saved there). */
 export function loadSecret(dataDir: string, env = process.env): { secret: string; origin: 'env' | 'file' | 'new' } {
-  if (env.TSESSION_SECRET) return { secret: env.TSESSION_SECRET, origin: 'env' };
+  if (env.SESSION_SECRET) return { secret: env.SESSION_SECRET, origin: 'env' };
   const file = join(dataDir, 'secret');
   let origin: 'file' | 'new' = 'file';
   try {
@@ -51,7 +51,7 @@ export function loadSecret(dataDir: string, env = process.env): { secret: string
   }
   const secret = readFileSync(file, 'utf8').trim();
   if (secret.length < 32) {
-    throw new Error(`${file} holds fewer than 32 characters: delete it to have one generated, or set TSESSION_SECRET`);
+    throw new Error(`${file} holds fewer than 32 characters: delete it to have one generated, or set SESSION_SECRET`);
   }
   return { secret, origin };
 }
@@ -96,10 +96,10 @@ async function main(): Promise<void> {
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT must be 0-65535, got ${port}`);
   const demo = await createDemoServer({ dataDir, port, secret });
   console.log(`tsession demo: sessions in ${dataDir}`);
-  if (origin === 'env') console.log('Cookies are signed with $TSESSION_SECRET.');
+  if (origin === 'env') console.log('Cookies are signed with $SESSION_SECRET.');
   else {
     const what = origin === 'new' ? 'Generated a cookie-signing secret and saved it' : 'Using the secret saved';
-    console.log(`${what} in ${join(dataDir, 'secret')} (mode 0600); set TSESSION_SECRET to use your own.`);
+    console.log(`${what} in ${join(dataDir, 'secret')} (mode 0600); set SESSION_SECRET to use your own.`);
   }
   console.log(`Listening on ${demo.url}  (Ctrl-C to stop)`);
   console.log(`Admin page: ${new URL(ADMIN_PATH, demo.url)}  (log in as "admin" first)`);

@@ -1,5 +1,5 @@
 /**
- * Runs the Express example: `node --conditions=source --import tsx examples/express/server.ts`
+ * Runs the Express example: `node --conditions=tsession-source --import tsx examples/express/server.ts`
  * (PORT, default 3000; SESSION_SECRET, at least 32 characters, else a random one per run).
  * Sessions live in memory; see the Fastify example for SQLite.
  */

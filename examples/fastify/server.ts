@@ -1,5 +1,5 @@
 /**
- * Runs the Fastify example: `node --conditions=source --import tsx examples/fastify/server.ts`
+ * Runs the Fastify example: `node --conditions=tsession-source --import tsx examples/fastify/server.ts`
  * (PORT, default 3000; SESSION_SECRET, at least 32 characters; SESSION_DB, default
  * ./data/fastify-example.db). Sessions live in SQLite, so they survive a restart when
  * the secret stays the same.

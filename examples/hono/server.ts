@@ -1,5 +1,5 @@
 /**
- * Runs the Hono example on Node: `node --conditions=source --import tsx examples/hono/server.ts`
+ * Runs the Hono example on Node: `node --conditions=tsession-source --import tsx examples/hono/server.ts`
  * (PORT, default 3000; SESSION_SECRET, at least 32 characters; SESSION_DB, default
  * ./data/hono-example.db; TRUST_PROXY=1 behind a proxy you trust). Sessions live in
  * SQLite, so they survive a restart when the secret stays the same.

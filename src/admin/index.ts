@@ -1,2 +1,1 @@
 export { type AdminOptions, createAdminHandler } from './handler.js';
-export { escapeHtml } from './pages.js';

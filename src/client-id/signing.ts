@@ -59,9 +59,9 @@ export class IdSigner {
     if (id === undefined || id.length !== ID_LENGTH || id[KEY_LENGTH] !== '.') return undefined;
     const recent = this.#recent.get(id);
     if (recent !== undefined) return recent;
-    const key = id.slice(0, KEY_LENGTH);
-    const given = id.slice(KEY_LENGTH + 1);
-    if (!KEY_PATTERN.test(key) || !TAG_PATTERN.test(given)) return undefined;
+    const parts = splitClientId(id);
+    if (parts === undefined) return undefined;
+    const { key, tag: given } = parts;
     // Compare the text, not the decoded bytes: the tag's last character carries two
     // unused bits, so several spellings decode to the same bytes (a forgeable variant).
     const givenText = Buffer.from(given, 'latin1');
@@ -86,6 +86,19 @@ export class IdSigner {
 /** A string with storage of its own (not a slice of a longer one), for ASCII text. */
 function copy(text: string): string {
   return Buffer.from(text, 'latin1').toString('latin1');
+}
+
+/**
+ * The two parts of a text shaped like a client id, `<key>.<tag>` (24 and 43 base64url
+ * characters), without checking the tag; undefined for any other text. Tools use it to
+ * tell a full client id from a bare store key.
+ */
+export function splitClientId(id: string): { key: string; tag: string } | undefined {
+  const dot = id.indexOf('.');
+  if (dot === -1) return undefined;
+  const key = id.slice(0, dot);
+  const mac = id.slice(dot + 1);
+  return KEY_PATTERN.test(key) && TAG_PATTERN.test(mac) ? { key, tag: mac } : undefined;
 }
 
 function tag(secret: Buffer, key: string): string {

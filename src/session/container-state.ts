@@ -228,7 +228,7 @@ export class ContainerState implements PackageGuard {
     let data = this.#packages.get(pkg);
     if (!data) {
       const entries = this.#cleared ? [] : (this.#record?.entries.filter((e) => e.pkg === pkg) ?? []);
-      data = new PackageData(pkg, entries, this.container.codec, this);
+      data = PackageData.create(pkg, entries, this.container.codec, this);
       this.#packages.set(pkg, data);
     }
     return data as unknown as PackageData<T>;

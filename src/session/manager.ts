@@ -62,7 +62,7 @@ export class SessionManager implements SessionContext {
 
   /** A session for this request. No I/O happens until it is used. */
   open(request: SessionRequest): Session {
-    return new Session(this, request);
+    return Session.open(this, request);
   }
 
   /** The container serving `pkg`: the one registered under that name, else the default (SPEC 22). */

@@ -39,7 +39,17 @@ export class PackageData<T extends object = Record<string, unknown>>
   readonly #guard: PackageGuard;
 
   /** @internal Made by `Session`; apps get instances from `session.get()`. */
-  constructor(pkg: string, entries: readonly StoredEntry[], codec: SessionCodec, guard: PackageGuard) {
+  static create<T extends object>(
+    pkg: string,
+    entries: readonly StoredEntry[],
+    codec: SessionCodec,
+    guard: PackageGuard,
+  ): PackageData<T> {
+    return new PackageData<T>(pkg, entries, codec, guard);
+  }
+
+  // Private for the same reason as Session's: the declarations must say that apps cannot make one.
+  private constructor(pkg: string, entries: readonly StoredEntry[], codec: SessionCodec, guard: PackageGuard) {
     this.pkg = pkg;
     this.#codec = codec;
     this.#guard = guard;

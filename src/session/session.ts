@@ -1,9 +1,4 @@
-import type {
-  ClientIdManager,
-  ClientIdSource,
-  HeaderEntry,
-  SessionRequest,
-} from '../client-id/types.js';
+import type { ClientIdManager, ClientIdSource, HeaderEntry, SessionRequest } from '../client-id/types.js';
 import type { SessionDataContainer } from '../container/container.js';
 import { ConflictError, SessionStateError } from '../errors.js';
 import { ClientIdState, type EndReason } from './client-id-state.js';
@@ -67,7 +62,13 @@ export class Session {
   #headers: readonly HeaderEntry[] = NO_HEADERS;
 
   /** @internal Made by `SessionManager.open()`. */
-  constructor(context: SessionContext, request: SessionRequest) {
+  static open(context: SessionContext, request: SessionRequest): Session {
+    return new Session(context, request);
+  }
+
+  // Private rather than hidden from the declarations: a stripped constructor leaves an implicit
+  // public one there, and `new Session()` would type-check in apps.
+  private constructor(context: SessionContext, request: SessionRequest) {
     this.#context = context;
     this.#request = request;
     this.#id = new ClientIdState(context.clientIds, request);

@@ -1,5 +1,5 @@
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -13,7 +13,7 @@ const ROOT = new URL('../..', import.meta.url).pathname;
 
 /** Runs the real `tsession` program; resolves its output and exit code. */
 async function tsession(args: string[], input?: string): Promise<{ stdout: string; stderr: string; code: number }> {
-  const child = run(process.execPath, ['--conditions=source', '--import', 'tsx', 'src/cli/bin.ts', ...args], {
+  const child = run(process.execPath, ['--conditions=tsession-source', '--import', 'tsx', 'src/cli/bin.ts', ...args], {
     cwd: ROOT,
     env: { ...process.env, TSESSION_STORE: '' },
   });
@@ -86,6 +86,89 @@ describe('the tsession CLI', () => {
     expect(again.stderr).toContain('no live session');
   });
 
+  it('shows a session by its full client id (key.tag) as well as by its store key', async () => {
+    const show = await tsession(['--store', sqliteUrl, '--json', 'show', `key0002aaaaaaaaaaaaaaaaa.${'T'.repeat(43)}`]);
+    expect(show.code).toBe(0);
+    expect(JSON.parse(show.stdout).key).toBe('key0002aaaaaaaaaaaaaaaaa');
+    const notAnId = await tsession(['--store', sqliteUrl, 'show', 'key0002aaaaaaaaaaaaaaaaa.short']);
+    expect(notAnId.code).toBe(4);
+  });
+
+  it('fails a read-only command on a SQLite file that does not exist, and creates nothing', async () => {
+    const missing = join(dir, 'no', 'such', 'dir', 'sessions.db');
+    for (const command of [['list'], ['show', 'key0001aaaaaaaaaaaaaaaaa'], ['stats'], ['export']]) {
+      const result = await tsession(['--store', `sqlite:${missing}`, ...command]);
+      expect(result.code, command[0]).toBe(4);
+      expect(result.stderr).toContain(`no SQLite database at ${missing}`);
+    }
+    expect(existsSync(join(dir, 'no'))).toBe(false);
+  });
+
+  it('reads the SQLite table prefix from ?table=', async () => {
+    const other = await tsession(['--store', `${sqliteUrl}?table=other`, '--json', 'stats']);
+    expect(JSON.parse(other.stdout)).toMatchObject({ live: 0 });
+    const usual = await tsession(['--store', `${sqliteUrl}?table=tsession`, '--json', 'stats']);
+    expect(JSON.parse(usual.stdout).live).toBeGreaterThan(0);
+  });
+
+  it("says whether migrate created SQLite's schema or found it", async () => {
+    const url = `sqlite:${join(dir, 'migrated.db')}`;
+    expect((await tsession(['--store', url, 'migrate'])).stdout).toContain('created the schema');
+    const again = await tsession(['--store', url, '--json', 'migrate']);
+    expect(JSON.parse(again.stdout)).toEqual({ schema: 'found' });
+  });
+
+  it('prints its version, and documents the store URL options in --help', async () => {
+    const version = await tsession(['--version']);
+    expect(version.code).toBe(0);
+    expect(version.stdout.trim()).toBe(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version);
+    const help = await tsession(['--help']);
+    for (const option of ['?prefix=', '?schema=', '&table=', '?table=', 'TSESSION_STORE']) {
+      expect(help.stdout).toContain(option);
+    }
+  });
+
+  it('exits 2 on an unknown command or option, a missing argument or an extra one', async () => {
+    for (const args of [['bogus'], ['list', '--bogus'], ['show'], ['delete', 'a', 'b'], ['list', '--limit', 'x']]) {
+      const result = await tsession(['--store', sqliteUrl, ...args]);
+      expect(result.code, args.join(' ')).toBe(2);
+      expect(result.stderr).toContain('tsession --help');
+    }
+  });
+
+  it('serves the admin page behind basic auth', async () => {
+    const child = spawn(
+      process.execPath,
+      ['--conditions=tsession-source', '--import', 'tsx', 'src/cli/bin.ts', '--store', sqliteUrl, 'serve'].concat([
+        '--port',
+        '0',
+        '--password',
+        'cli-test-password',
+      ]),
+      { cwd: ROOT, env: { ...process.env, TSESSION_STORE: '' }, stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        child.stdout.on('data', (chunk: Buffer) => {
+          out += chunk;
+          const found = /admin on (http:\S+)/.exec(out)?.[1];
+          if (found) resolve(found);
+        });
+        child.once('exit', (code) => reject(new Error(`serve exited with ${code}: ${out}`)));
+      });
+      expect((await fetch(url)).status).toBe(401);
+      const wrong = `Basic ${Buffer.from('admin:wrong').toString('base64')}`;
+      expect((await fetch(url, { headers: { authorization: wrong } })).status).toBe(403);
+      const right = `Basic ${Buffer.from('admin:cli-test-password').toString('base64')}`;
+      const page = await fetch(url, { headers: { authorization: right } });
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('key0003aaaaaaaaaaaaaaaaa');
+    } finally {
+      child.kill();
+    }
+  });
+
   it('exits 2 with help on a usage error, and 0 for --help', async () => {
     const bad = await tsession(['--store', 'nosuch:x', 'list']);
     expect(bad.code).toBe(2);
@@ -120,7 +203,14 @@ describe('the tsession CLI', () => {
     const exported = readFileSync(file, 'utf8').trim().split('\n').sort();
     for (const target of targets) {
       try {
-        expect((await tsession(['--store', target, 'migrate'])).code).toBe(0);
+        const migrated = await tsession(['--store', target, '--json', 'migrate']);
+        expect(migrated.code).toBe(0);
+        const schema = JSON.parse(migrated.stdout).schema;
+        expect(schema).toBe(target.startsWith('postgres') ? 'created' : 'none');
+        if (target.startsWith('postgres')) {
+          const again = await tsession(['--store', target, '--json', 'migrate']);
+          expect(JSON.parse(again.stdout)).toEqual({ schema: 'found' });
+        }
         const imported = await tsession(['--store', target, '--json', 'import', file]);
         expect(JSON.parse(imported.stdout)).toMatchObject({ imported: exported.length, problems: [] });
         const back = await tsession(['--store', target, 'export']);

@@ -13,9 +13,9 @@ export interface AppProcess {
   stop(): Promise<void>;
 }
 
-/** Starts `app.ts` in a child process (`node --conditions=source --import tsx`) and waits until it listens. */
+/** Starts `app.ts` in a child process (`node --conditions=tsession-source --import tsx`) and waits until it listens. */
 export function startApp(env: Record<string, string>): Promise<AppProcess> {
-  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', APP], {
+  const child = spawn(process.execPath, ['--conditions=tsession-source', '--import', 'tsx', APP], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

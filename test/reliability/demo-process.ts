@@ -24,11 +24,11 @@ export interface DemoProcess {
 export async function startDemo(dataDir: string): Promise<DemoProcess> {
   const started = performance.now();
   const env: NodeJS.ProcessEnv = { ...process.env, TSESSION_DEMO_DATA: dataDir, PORT: '0' };
-  delete env.TSESSION_SECRET; // the demo keeps its generated secret in the data dir, across restarts
+  delete env.SESSION_SECRET; // the demo keeps its generated secret in the data dir, across restarts
   delete env.NODE_OPTIONS;
   const child: ChildProcess = spawn(
     process.execPath,
-    ['--conditions=source', '--import', 'tsx', 'examples/demo/server.ts'],
+    ['--conditions=tsession-source', '--import', 'tsx', 'examples/demo/server.ts'],
     { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let stderr = '';

@@ -1,7 +1,8 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { exportSessions, ImportLineError, importSessions, jsonCodec, type SessionStore } from '../../src/index.js';
+import { jsonCodec, type SessionStore } from '../../src/index.js';
 import { MemoryStore } from '../../src/stores/memory/index.js';
+import { exportSessions, ImportLineError, importSessions } from '../../src/transfer/index.js';
 
 const NOW = 10_000;
 

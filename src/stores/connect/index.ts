@@ -4,7 +4,7 @@
  *
  * @module
  */
-export { BLOB_FORMAT, NEVER_SECONDS, type SessionBlob } from './blob.js';
+export type { SessionBlob } from './blob.js';
 export type { ConnectCompatibleStore, StoreCallback } from './callbacks.js';
 export { ConnectStore, type ConnectStoreOptions } from './connect-store.js';
 export {
@@ -12,6 +12,5 @@ export {
   type ExpressSessionData,
   type ExpressSessionStoreMethods,
   type ExpressSessionStoreOptions,
-  type StoreBaseClass,
   toExpressSessionStore,
 } from './express-store.js';

@@ -1,7 +1,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { fetchListener } from '../adapters/http/fetch-listener.js';
+import { fetchListener } from '../adapters/http/index.js';
 import { createAdminHandler } from '../admin/handler.js';
 import { SessionDataContainer } from '../container/container.js';
 import type { SessionStore } from '../stores/types.js';
