@@ -42,15 +42,47 @@ export interface MemoryStoreOptions {
   sweepIntervalSeconds?: 0;
 }
 
-interface MemoryRecord {
-  /** What `load` hands out: replaced, never mutated, so a loaded snapshot stays stable. */
-  readonly session: StoredSession;
+/**
+ * A stored record: what `load` hands out (replaced by each commit, never mutated, so a
+ * loaded snapshot stays stable), with the store's bookkeeping (commit sequence, size)
+ * in private fields that no spread or export sees. One object per session, not a
+ * wrapper, a session and a measure: at 100k sessions every object counts.
+ */
+class MemoryRecord implements StoredSession {
+  readonly createdAt: number;
+  readonly lastAccess: number;
+  readonly expiresAt: number | null;
+  readonly entries: readonly StoredEntry[];
+  readonly #seq: number;
+  readonly #bytes: number;
+  readonly #packages: number;
+
+  constructor(session: StoredSession, seq: number, measure: RecordMeasure) {
+    this.createdAt = session.createdAt;
+    this.lastAccess = session.lastAccess;
+    this.expiresAt = session.expiresAt;
+    this.entries = session.entries;
+    this.#seq = seq;
+    this.#bytes = measure.bytes;
+    this.#packages = measure.packages;
+  }
+
   /** The commit sequence: the number of the last commit with entry writes (see {@link StoredEntry.version}). */
-  readonly seq: number;
+  get seq(): number {
+    return this.#seq;
+  }
+
   /** The record's size, kept with it so a commit's caps are checked without measuring every entry. */
-  readonly measure: RecordMeasure;
-  /** Keys held per package (the other half of the size). */
-  readonly keys: ReadonlyMap<string, number>;
+  get measure(): RecordMeasure {
+    return { bytes: this.#bytes, packages: this.#packages };
+  }
+
+  /** Keys held in `pkg` (counted when a commit asks: a session has few entries). */
+  keysIn(pkg: string): number {
+    let n = 0;
+    for (const entry of this.entries) if (entry.pkg === pkg) n++;
+    return n;
+  }
 }
 
 /**
@@ -96,23 +128,22 @@ export class MemoryStore implements SessionStore {
 
   async load(key: string, now: number): Promise<StoredSession | undefined> {
     const record = this.#records.get(key);
-    return record && isLive(record.session, now) ? record.session : undefined;
+    return record && isLive(record, now) ? record : undefined;
   }
 
   async commit(key: string, delta: SessionDelta, now: number): Promise<CommitResult> {
     const existing = this.#records.get(key);
-    const live = existing && isLive(existing.session, now) ? existing : undefined;
+    const live = existing && isLive(existing, now) ? existing : undefined;
     const writes = lastWritePerEntry(delta.writes);
-    const stored = new Map(live?.session.entries.map((e) => [entryId(e.pkg, e.key), e]));
+    const stored = new Map(live?.entries.map((e) => [entryId(e.pkg, e.key), e]));
     checkPreconditions(
       delta,
       writes,
       {
-        current: existing?.session,
+        current: existing,
         versionOf: (w) => stored.get(entryId(w.pkg, w.key))?.version ?? 0,
-        replaced: delta.replaces === undefined ? undefined : this.#records.get(delta.replaces)?.session,
-        replacedEntries: () =>
-          delta.replaces === undefined ? [] : (this.#records.get(delta.replaces)?.session.entries ?? []),
+        replaced: delta.replaces === undefined ? undefined : this.#records.get(delta.replaces),
+        replacedEntries: () => (delta.replaces === undefined ? [] : (this.#records.get(delta.replaces)?.entries ?? [])),
       },
       now,
     );
@@ -122,23 +153,13 @@ export class MemoryStore implements SessionStore {
         const e = stored.get(entryId(w.pkg, w.key));
         return e && entryBytes(e.pkg, e.key, e.value);
       },
-      keysIn: (pkg) => live?.keys.get(pkg) ?? 0,
+      keysIn: (pkg) => live?.keysIn(pkg) ?? 0,
     });
     checkCaps(delta.caps, before, measured);
-    const { entries, seq } = applyEntryWrites(
-      live?.session.entries ?? [],
-      { clear: delta.clear, writes },
-      live?.seq ?? 0,
-    );
+    const { entries, seq } = applyEntryWrites(live?.entries ?? [], { clear: delta.clear, writes }, live?.seq ?? 0);
     const evicted = delta.create ? this.#makeRoom(key, delta, now) : [];
     if (delta.replaces !== undefined) this.#delete(delta.replaces);
-    const keys = new Map(delta.clear ? [] : live?.keys);
-    for (const [pkg, count] of measured.keys) {
-      if (count.after > 0) keys.set(pkg, count.after);
-      else keys.delete(pkg);
-    }
-    const session: StoredSession = { ...nextRecord(live?.session, delta, now), entries };
-    this.#put(key, { session, seq, measure: measured.measure, keys });
+    this.#put(key, new MemoryRecord({ ...nextRecord(live, delta, now), entries }, seq, measured.measure));
     return { evicted };
   }
 
@@ -149,7 +170,7 @@ export class MemoryStore implements SessionStore {
   async sweep(now: number, options: SweepOptions = {}): Promise<number> {
     const removed = this.#buckets.takeExpired(now, (key) => {
       const record = this.#records.get(key);
-      return record !== undefined && !isLive(record.session, now);
+      return record !== undefined && !isLive(record, now);
     });
     for (const key of removed) this.#records.delete(key);
     if (removed.length > 0) options.onRemoved?.(removed);
@@ -158,7 +179,10 @@ export class MemoryStore implements SessionStore {
 
   async *scan(now: number): AsyncIterable<ScannedSession> {
     for (const [key, record] of [...this.#records]) {
-      if (isLive(record.session, now)) yield { key, ...record.session };
+      if (isLive(record, now)) {
+        const { createdAt, lastAccess, expiresAt, entries } = record;
+        yield { key, createdAt, lastAccess, expiresAt, entries };
+      }
     }
   }
 
@@ -188,7 +212,7 @@ export class MemoryStore implements SessionStore {
     const cap = Math.min(this.#maxSessions, limit?.max ?? Number.POSITIVE_INFINITY);
     const evicted: string[] = [];
     while (others() >= cap) {
-      const victim = this.#buckets.soonest(spared, (k) => this.#records.get(k)?.session.expiresAt);
+      const victim = this.#buckets.soonest(spared, (k) => this.#records.get(k)?.expiresAt);
       if (victim === undefined) break;
       this.#delete(victim);
       evicted.push(victim);
@@ -198,19 +222,19 @@ export class MemoryStore implements SessionStore {
 
   #isLive(key: string, now: number): boolean {
     const record = this.#records.get(key);
-    return record !== undefined && isLive(record.session, now);
+    return record !== undefined && isLive(record, now);
   }
 
   #put(key: string, record: MemoryRecord): void {
     const previous = this.#records.get(key);
-    this.#buckets.move(key, previous?.session.expiresAt, record.session.expiresAt);
+    this.#buckets.move(key, previous?.expiresAt, record.expiresAt);
     this.#records.set(key, record);
   }
 
   #delete(key: string): boolean {
     const record = this.#records.get(key);
     if (!record) return false;
-    this.#buckets.move(key, record.session.expiresAt, undefined);
+    this.#buckets.move(key, record.expiresAt, undefined);
     return this.#records.delete(key);
   }
 }
