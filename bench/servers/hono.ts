@@ -23,7 +23,7 @@ if (mode === 'bare') {
 } else if (mode === 'tsession') {
   app.use(sessions(benchManager()));
   const handle = async (c: Vars & { text(body: string): Response }, write: boolean) => {
-    const data = await (c.get('session') as Session).get('bench');
+    const data = await (c.get('tsession') as Session).get('bench');
     let n = (data.get('n') as number | undefined) ?? 0;
     if (write) data.set('n', ++n);
     return c.text(String(n));

@@ -44,7 +44,7 @@ export function createApp(manager: SessionManager, options: { trustProxy?: boole
   app.post(
     '/counter',
     retryOnConflict(async (c) => {
-      const counter = await c.get('session').get('example.counter');
+      const counter = await c.get('tsession').get('example.counter');
       const n = (counter.get('n') ?? 0) + 1;
       counter.set('n', n);
       return c.json({ n });
@@ -53,7 +53,7 @@ export function createApp(manager: SessionManager, options: { trustProxy?: boole
 
   app.post('/cart', itemForm, async (c) => {
     const { item } = c.req.valid('form');
-    const cart = await c.get('session').get('example.cart');
+    const cart = await c.get('tsession').get('example.cart');
     const items = cart.get('items');
     if (items)
       items.push(item); // mutated in place: the change is saved at commit
@@ -62,25 +62,25 @@ export function createApp(manager: SessionManager, options: { trustProxy?: boole
   });
 
   app.get('/cart', async (c) => {
-    const cart = await c.get('session').peek('example.cart'); // peek: a visitor without a cart gets none
+    const cart = await c.get('tsession').peek('example.cart'); // peek: a visitor without a cart gets none
     return c.json({ items: cart?.get('items') ?? [] });
   });
 
   app.post('/login', loginForm, async (c) => {
-    const session = c.get('session');
+    const session = c.get('tsession');
     await session.regenerate(); // a new id when privileges change, against session fixation
     (await session.get('example.auth')).set('user', c.req.valid('form').user);
     return c.redirect('/', 303);
   });
 
   app.post('/logout', (c) => {
-    c.get('session').invalidate(); // deletes the data and removes the cookie
+    c.get('tsession').invalidate(); // deletes the data and removes the cookie
     return c.redirect('/', 303);
   });
 
   // A synchronous view of these packages for the template.
   app.get('/', async (c) => {
-    const session = await sessionView(c.get('session'), ['example.auth', 'example.cart', 'example.counter']);
+    const session = await sessionView(c.get('tsession'), ['example.auth', 'example.cart', 'example.counter']);
     return c.html(<HomePage session={session} />);
   });
   return app;

@@ -29,7 +29,7 @@ export function createApp(manager: SessionManager): Koa {
       'POST',
       '/counter',
       retryOnConflict(async (ctx) => {
-        const counter = await ctx.session.get('example.counter');
+        const counter = await ctx.tsession.get('example.counter');
         const n = (counter.get('n') ?? 0) + 1;
         counter.set('n', n);
         ctx.body = { n };
@@ -40,7 +40,7 @@ export function createApp(manager: SessionManager): Koa {
   app.use(
     route('POST', '/cart', async (ctx) => {
       const item = (await readForm(ctx)).get('item')?.slice(0, 100) ?? ctx.throw(400, 'Name an item.');
-      const cart = await ctx.session.get('example.cart');
+      const cart = await ctx.tsession.get('example.cart');
       const items = cart.get('items');
       if (items)
         items.push(item); // mutated in place: the change is saved at commit
@@ -51,7 +51,7 @@ export function createApp(manager: SessionManager): Koa {
 
   app.use(
     route('GET', '/cart', async (ctx) => {
-      const cart = await ctx.session.peek('example.cart'); // peek: a visitor without a cart gets none
+      const cart = await ctx.tsession.peek('example.cart'); // peek: a visitor without a cart gets none
       ctx.body = { items: cart?.get('items') ?? [] };
     }),
   );
@@ -60,15 +60,15 @@ export function createApp(manager: SessionManager): Koa {
     route('POST', '/login', async (ctx) => {
       const user = (await readForm(ctx)).get('user') ?? '';
       if (!USER.test(user)) ctx.throw(400, 'A user name is 1 to 32 letters, digits or underscores.');
-      await ctx.session.regenerate(); // a new id when privileges change, against session fixation
-      (await ctx.session.get('example.auth')).set('user', user);
+      await ctx.tsession.regenerate(); // a new id when privileges change, against session fixation
+      (await ctx.tsession.get('example.auth')).set('user', user);
       redirect(ctx, '/');
     }),
   );
 
   app.use(
     route('POST', '/logout', async (ctx) => {
-      ctx.session.invalidate(); // deletes the data and removes the cookie
+      ctx.tsession.invalidate(); // deletes the data and removes the cookie
       redirect(ctx, '/');
     }),
   );
@@ -77,7 +77,7 @@ export function createApp(manager: SessionManager): Koa {
   app.use(
     route('GET', '/', async (ctx) => {
       ctx.type = 'html';
-      ctx.body = homePage('Koa', await sessionView(ctx.session, ['example.auth', 'example.cart', 'example.counter']));
+      ctx.body = homePage('Koa', await sessionView(ctx.tsession, ['example.auth', 'example.cart', 'example.counter']));
     }),
   );
   return app;

@@ -81,7 +81,8 @@ export class CookieClientIdManager implements ClientIdManager {
   readonly adoptsUnknownIds: boolean;
   readonly #signer: IdSigner | undefined;
   readonly #options: Required<Pick<CookieClientIdOptions, 'path' | 'httpOnly' | 'sameSite'>> & CookieClientIdOptions;
-  readonly #conveyances: readonly CookieConveyance[];
+  /** Where ids are read, in priority order. */
+  readonly conveyances: readonly CookieConveyance[];
   readonly #clock: Clock;
 
   /** @throws SessionConfigError when an option is missing or contradicts another. */
@@ -90,14 +91,14 @@ export class CookieClientIdManager implements ClientIdManager {
     checkCookieOptions(this.#options);
     this.cookieName = `${options.prefix ?? ''}${options.name ?? 'tsession'}`;
     this.#signer = options.thirdParty ? undefined : new IdSigner(options.secret, 'CookieClientIdManager');
-    this.#conveyances = options.conveyances ?? ['cookie'];
+    this.conveyances = Object.freeze([...(options.conveyances ?? ['cookie'])]);
     this.#clock = options.clock ?? systemClock;
     this.refreshOnTouch = (options.lifetime ?? 0) > 0 && !options.thirdParty;
     this.adoptsUnknownIds = options.thirdParty === true;
   }
 
   read(request: SessionRequest): ClientIdReading | undefined {
-    for (const source of this.#conveyances) {
+    for (const source of this.conveyances) {
       for (const raw of this.#candidates(request, source)) {
         const verified = this.#verify(raw);
         if (verified) return { ...verified, source };
@@ -170,7 +171,7 @@ export class CookieClientIdManager implements ClientIdManager {
     const o = this.#options;
     const secure = o.secure === 'auto' || o.secure === undefined ? request.secure : o.secure;
     return {
-      path: o.prefix === '__Host-' ? '/' : o.path,
+      path: o.prefix === '__Host-' ? '/' : cookiePathOf(request, o.path),
       httpOnly: o.httpOnly,
       sameSite: o.sameSite,
       secure: secure || o.prefix !== undefined || o.sameSite === 'none' || o.partitioned === true,
@@ -179,6 +180,15 @@ export class CookieClientIdManager implements ClientIdManager {
       ...(expires && { expires }),
     };
   }
+}
+
+/** Characters a cookie's Path attribute may hold (no `;`, no controls, no spaces). */
+const SAFE_PATH = /^\/[\x21-\x3a\x3c-\x7e]*$/;
+
+/** The request's mount path when the adapter gives a usable one (a path that cannot be a cookie attribute is ignored), else `fallback`. */
+function cookiePathOf(request: SessionRequest, fallback: string): string {
+  const path = request.cookiePath;
+  return path !== undefined && path !== '' && SAFE_PATH.test(path) ? path : fallback;
 }
 
 function checkCookieOptions(o: CookieClientIdOptions & { path: string; sameSite: string }): void {

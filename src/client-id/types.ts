@@ -15,6 +15,11 @@ export interface SessionRequest {
   header(name: string): string | undefined;
   /** A field of the parsed form body, when the adapter has one (for the `form` conveyance). */
   formField?(name: string): string | undefined;
+  /**
+   * The path the app is mounted under (e.g. `/shop`), when the adapter was told to scope
+   * the id's cookie to it; the id manager's own `path` otherwise.
+   */
+  readonly cookiePath?: string | undefined;
 }
 
 /** A response header as a name and a value. `Set-Cookie` may appear more than once. */
@@ -50,6 +55,8 @@ export interface ClientIdManager {
   readonly adoptsUnknownIds?: boolean;
   /** True when a known id must be re-sent whenever its session's last-access time is written (cookie `lifetime` > 0). */
   readonly refreshOnTouch: boolean;
+  /** Where the manager reads ids from, when it reads more than headers: adapters check they can serve each. */
+  readonly conveyances?: readonly ClientIdSource[];
   /** Appends the id to a URL, for the `url` conveyance. Absent when the manager has none. */
   encodeUrl?(url: string, id: string): string;
   /** A hidden form field carrying the id, for the `form` conveyance. */

@@ -10,10 +10,17 @@ import { listen, renderNode } from './support/node.js';
 
 adapterSuite(
   'tsession/express',
-  async (manager, routes, { trustProxy }) => {
+  async (manager, routes, { trustProxy, form }) => {
     const app = express();
     if (trustProxy) app.set('trust proxy', true);
+    if (form) app.use(express.urlencoded({ extended: false }));
     app.use(sessions(manager));
+    if (form) {
+      app.post('/echo', async (req, res) => {
+        await req.tsession.get('suite.counter');
+        res.send(req.body.note);
+      });
+    }
     for (const route of routes) {
       const handler: RequestHandler = async (req, res) => renderNode(res, await route.run(req.tsession));
       const method = route.method === 'GET' ? 'get' : 'post';
@@ -29,11 +36,11 @@ adapterSuite(
 );
 
 describe('tsession/express specifics', () => {
-  it('pathFromMount gives the cookie the mount path', async () => {
+  it("cookiePath: 'mount' gives the cookie the mount path", async () => {
     const { manager } = memoryManager();
     const app = express();
     const shop = express.Router();
-    shop.use(sessions(manager, { pathFromMount: true }));
+    shop.use(sessions(manager, { cookiePath: 'mount' }));
     shop.get('/visit', async (req, res) => {
       (await req.tsession.get('shop.visits')).set('n', 1);
       res.send('ok');

@@ -40,9 +40,19 @@ async function start(app: ReturnType<typeof Fastify>) {
 
 adapterSuite(
   'tsession/fastify',
-  async (manager, routes, { trustProxy }) => {
+  async (manager, routes, { trustProxy, form }) => {
     const app = Fastify({ trustProxy });
     await app.register(sessions, { manager });
+    if (form) {
+      // What @fastify/formbody does: parse urlencoded bodies into request.body.
+      app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) =>
+        done(null, Object.fromEntries(new URLSearchParams(body as string))),
+      );
+      app.post('/echo', async (request) => {
+        await request.tsession.get('suite.counter');
+        return (request.body as Record<string, string>).note;
+      });
+    }
     for (const route of routes) {
       const handler: RouteHandlerMethod = async (request, reply) => render(reply, await route.run(request.tsession));
       app.route({ method: route.method, url: route.path, handler: route.retry ? retryOnConflict(handler) : handler });
@@ -58,7 +68,7 @@ describe('tsession/fastify specifics', () => {
     const app = Fastify();
     await app.register(
       async (shop) => {
-        await shop.register(sessions, { manager, pathFromMount: true });
+        await shop.register(sessions, { manager, cookiePath: 'mount' });
         shop.get('/visit', async (request) => {
           (await request.tsession.get('shop.visits')).set('n', 1);
           return 'ok';

@@ -32,11 +32,17 @@ function render(c: Context, result: SuiteResult): Response | Promise<Response> {
 
 adapterSuite(
   'tsession/hono',
-  async (manager, routes, { trustProxy }) => {
+  async (manager, routes, { trustProxy, form }) => {
     const app = new Hono();
     app.use(sessions(manager, { trustProxy }));
+    if (form) {
+      app.post('/echo', async (c) => {
+        await c.get('tsession').get('suite.counter');
+        return c.text(String((await c.req.parseBody()).note ?? ''));
+      });
+    }
     for (const route of routes) {
-      const handler: Handler = async (c) => render(c, await route.run(c.get('session')));
+      const handler: Handler = async (c) => render(c, await route.run(c.get('tsession')));
       app.on(route.method, route.path, route.retry ? retryOnConflict(handler) : handler);
     }
     app.onError((error, c) => (error instanceof HTTPException ? error.getResponse() : c.text('error', 500)));
@@ -46,10 +52,10 @@ adapterSuite(
 );
 
 describe('tsession/hono specifics', () => {
-  it("types c.get('session') through ContextVariableMap", () => {
+  it("types c.get('tsession') through ContextVariableMap", () => {
     const app = new Hono();
     app.get('/', (c) => {
-      expectTypeOf(c.get('session')).toEqualTypeOf<Session>();
+      expectTypeOf(c.get('tsession')).toEqualTypeOf<Session>();
       return c.text('ok');
     });
   });
@@ -57,9 +63,9 @@ describe('tsession/hono specifics', () => {
   it("with Hono's default error handler, a handler's conflict answers 409 and a mount path is the cookie path", async () => {
     const { manager } = memoryManager();
     const shop = new Hono();
-    shop.use(sessions(manager, { mountPath: '/shop' }));
+    shop.use(sessions(manager, { cookiePath: '/shop' }));
     shop.get('/visit', async (c) => {
-      (await c.get('session').get('shop.visits')).set('n', 1);
+      (await c.get('tsession').get('shop.visits')).set('n', 1);
       return c.text('ok');
     });
     shop.get('/conflict', () => {

@@ -46,12 +46,21 @@ function quiet(app: Koa): Koa {
 
 adapterSuite(
   'tsession/koa',
-  async (manager, routes, { trustProxy }) => {
+  async (manager, routes, { trustProxy, form }) => {
     const app = quiet(new Koa({ proxy: trustProxy }));
+    // What a body parser (@koa/bodyparser, koa-body) leaves on ctx.request.body.
+    if (form) app.use(parseForm);
     app.use(sessions(manager));
+    if (form) {
+      app.use(async (ctx, next) => {
+        if (ctx.path !== '/echo') return next();
+        await ctx.tsession.get('suite.counter');
+        ctx.body = (ctx.request as { body?: Record<string, string> }).body?.note ?? '';
+      });
+    }
     const handlers = new Map<string, Middleware>();
     for (const route of routes) {
-      const handler: Middleware = async (ctx) => render(ctx, await route.run(ctx.session));
+      const handler: Middleware = async (ctx) => render(ctx, await route.run(ctx.tsession));
       handlers.set(`${route.method} ${route.path}`, route.retry ? retryOnConflict(handler) : handler);
     }
     app.use(async (ctx, next) => {
@@ -64,12 +73,12 @@ adapterSuite(
 );
 
 describe('tsession/koa specifics', () => {
-  it('mountPath becomes the cookie path', async () => {
+  it('cookiePath becomes the cookie path', async () => {
     const { manager } = memoryManager();
     const app = quiet(new Koa());
-    app.use(sessions(manager, { mountPath: '/shop' }));
+    app.use(sessions(manager, { cookiePath: '/shop' }));
     app.use(async (ctx) => {
-      (await ctx.session.get('shop.visits')).set('n', 1);
+      (await ctx.tsession.get('shop.visits')).set('n', 1);
       ctx.body = 'ok';
     });
     const server = await listen(createServer(app.callback()));
@@ -93,3 +102,13 @@ describe('tsession/koa specifics', () => {
     }
   });
 });
+
+/** A minimal urlencoded body parser, as @koa/bodyparser would leave `ctx.request.body`. */
+async function parseForm(ctx: Koa.Context, next: Koa.Next): Promise<void> {
+  if (ctx.method === 'POST' && ctx.is('application/x-www-form-urlencoded')) {
+    let body = '';
+    for await (const chunk of ctx.req) body += chunk;
+    (ctx.request as { body?: unknown }).body = Object.fromEntries(new URLSearchParams(body));
+  }
+  await next();
+}

@@ -29,6 +29,12 @@ export interface RunningServer {
 export interface StartOptions {
   /** Trust `X-Forwarded-Proto` (the framework's own trust-proxy setting where it has one). */
   readonly trustProxy: boolean;
+  /**
+   * The id manager conveys ids in forms: parse urlencoded bodies the framework's usual
+   * way (or, for node:http, give `withSessions` a `formField`), and serve `POST /echo`
+   * answering the body's `note` field as the app reads it, to show the body is intact.
+   */
+  readonly form?: boolean;
 }
 
 /** Starts a real server for `manager` serving `routes` (routes with `retry` through the adapter's retry wrapper). */
@@ -56,6 +62,7 @@ function fixture(
   trustProxy: boolean,
   cookie: Partial<CookieClientIdOptions> = {},
   clock?: Clock,
+  form = false,
 ): () => Promise<Fixture> {
   return async () => {
     const store = new CountingStore();
@@ -63,7 +70,7 @@ function fixture(
       clientIds: new CookieClientIdManager({ secret: SECRET, ...cookie, ...(clock && { clock }) }),
       container: new SessionDataContainer({ store, resolution: 600, ...(clock && { clock }) }),
     });
-    return { store, manager, server: await start(manager, routes, { trustProxy }) };
+    return { store, manager, server: await start(manager, routes, { trustProxy, form }) };
   };
 }
 
@@ -84,6 +91,7 @@ export function adapterSuite(name: string, start: StartServer, options: SuiteOpt
     let proxied: Fixture;
     let postOnly: Fixture;
     let lasting: Fixture;
+    let formed: Fixture;
     const clock = manualClock(Math.floor(Date.now() / 1000));
     let browser: Browser;
     const store = () => main.store;
@@ -93,7 +101,8 @@ export function adapterSuite(name: string, start: StartServer, options: SuiteOpt
       proxied = await fixture(start, routes, true)();
       postOnly = await fixture(start, routes, false, { postOnly: true })();
       lasting = await fixture(start, routes, false, { lifetime: 86_400 }, clock)();
-      fixtures.push(main, proxied, postOnly, lasting);
+      formed = await fixture(start, routes, false, { conveyances: ['form'] }, undefined, true)();
+      fixtures.push(main, proxied, postOnly, lasting, formed);
     });
     afterAll(async () => {
       await Promise.all(fixtures.map((f) => f.server.close()));
@@ -125,6 +134,28 @@ export function adapterSuite(name: string, start: StartServer, options: SuiteOpt
       const again = await browser.get('/count');
       expect(again.setCookies).toHaveLength(0);
       expect(again.body).toBe('2');
+    });
+
+    it('form conveyance: the id posted in a form field finds the session, and the app still reads its body', async () => {
+      const post = (path: string, body: string) =>
+        fetch(formed.server.url + path, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body,
+        });
+      const first = await post('/form-count', 'note=first');
+      expect(await first.text()).toBe('1');
+      const id = first.headers.getSetCookie()[0]?.split(';')[0]?.split('=')[1] as string;
+      expect(id).toMatch(/^[\w-]{24}\.[\w-]{43}$/);
+      const field = `tsession=${encodeURIComponent(id)}`;
+      const second = await post('/form-count', `${field}&note=x`);
+      expect(await second.text()).toBe('2');
+      expect(second.headers.getSetCookie()).toHaveLength(0);
+      // Without the field the request has no session: a new one starts.
+      expect(await (await post('/form-count', 'note=y')).text()).toBe('1');
+      const echo = await post('/echo', `${field}&note=${encodeURIComponent('still here')}`);
+      expect(await echo.text()).toBe('still here');
+      expect(await (await post('/form-count', field)).text()).toBe('3');
     });
 
     it('SPEC 4: under postOnly a GET that needs an id answers 400 with no cookie; a POST issues one', async () => {

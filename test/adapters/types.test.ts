@@ -35,22 +35,22 @@ describe('adapter types', () => {
     expectTypeOf<FastifyRequest['session']>().not.toEqualTypeOf<Session>();
   });
 
-  it('koa: ctx.session is a Session', () => {
-    expectTypeOf<KoaContext['session']>().toEqualTypeOf<Session>();
+  it('koa: ctx.tsession is a Session', () => {
+    expectTypeOf<KoaContext['tsession']>().toEqualTypeOf<Session>();
   });
 
-  it("hono: c.get('session') is a Session", () => {
-    const get = (c: HonoContext) => c.get('session');
+  it("hono: c.get('tsession') is a Session", () => {
+    const get = (c: HonoContext) => c.get('tsession');
     expectTypeOf(get).returns.toEqualTypeOf<Session>();
     expectTypeOf(get).returns.not.toBeUnknown();
-    const variable = (c: HonoContext) => c.var.session;
+    const variable = (c: HonoContext) => c.var.tsession;
     expectTypeOf(variable).returns.toEqualTypeOf<Session>();
   });
 
   it('package data is typed through SessionPackages on every adapter', () => {
     const cart = (req: ExpressRequest) => req.tsession.get('types.cart');
     expectTypeOf(cart).returns.resolves.toEqualTypeOf<PackageData<{ items: string[] }>>();
-    const fromKoa = (ctx: KoaContext) => ctx.session.get('types.cart');
+    const fromKoa = (ctx: KoaContext) => ctx.tsession.get('types.cart');
     expectTypeOf(fromKoa).returns.resolves.toEqualTypeOf<PackageData<{ items: string[] }>>();
   });
 });

@@ -131,7 +131,7 @@ export type Everything = [
 ];
 `;
 
-/** Koa, typed through `ctx.session`. */
+/** Koa, typed through `ctx.tsession`. */
 const TS_KOA = `import Koa from 'koa';
 import type { AddressInfo } from 'node:net';
 import { CookieClientIdManager, SessionDataContainer, SessionManager } from 'tsession';
@@ -145,7 +145,7 @@ const manager = new SessionManager({
 const app = new Koa();
 app.use(sessions(manager));
 app.use(async (ctx) => {
-  const visits = await ctx.session.get('app.visits');
+  const visits = await ctx.tsession.get('app.visits');
   const n = Number(visits.get('n') ?? 0) + 1;
   visits.set('n', n);
   ctx.body = String(n);

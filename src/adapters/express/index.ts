@@ -3,9 +3,8 @@ import type { SessionRequest } from '../../client-id/types.js';
 import { ConflictError, SessionConfigError } from '../../errors.js';
 import type { SessionManager } from '../../session/manager.js';
 import type { Session as TSession } from '../../session/session.js';
-import { withCookiePath } from '../shared/cookie-path.js';
 import { ResponseHold, type Settlement } from '../shared/hold-response.js';
-import { NodeSessionRequest } from '../shared/node-request.js';
+import { NodeSessionRequest, type RequestAccess } from '../shared/node-request.js';
 import { type ResponseSnapshot, restoreResponse, snapshotResponse } from '../shared/node-response.js';
 import { type RetryOptions, retryAttempts } from '../shared/retry.js';
 
@@ -27,12 +26,12 @@ declare global {
 /** Options of {@link sessions}. */
 export interface ExpressSessionOptions {
   /**
-   * Give the cookie the path the middleware is mounted under (`req.baseUrl`, e.g.
-   * `/shop` for `app.use('/shop', router)`), so apps mounted side by side keep separate
-   * sessions. `__Host-` cookies always keep `Path=/`.
-   * @default false
+   * The path of the id's cookie: a path, or `'mount'` for the path the middleware is
+   * mounted under (`req.baseUrl`, e.g. `/shop` for `app.use('/shop', router)`), so apps
+   * mounted side by side keep separate sessions. `__Host-` cookies always keep `Path=/`.
+   * @default the id manager's own `path`
    */
-  pathFromMount?: boolean;
+  cookiePath?: string | 'mount';
 }
 
 /**
@@ -43,6 +42,8 @@ export interface ExpressSessionOptions {
  *
  * - `Secure` follows `req.secure`, so Express's own `trust proxy` setting decides
  *   whether `X-Forwarded-Proto: https` is believed.
+ * - With the `form` conveyance, the id is read from `req.body` as a body parser
+ *   (`express.urlencoded()`) left it, mounted before the routes that read the session.
  * - A response that goes out with a 5xx status (a handler that threw, through Express's
  *   error handler) aborts the session: nothing is written.
  * - Errors reach Express's error path through `next(err)` and carry `err.status`: a
@@ -65,14 +66,15 @@ export interface ExpressSessionOptions {
  * ```
  */
 export function sessions(manager: SessionManager, options: ExpressSessionOptions = {}): RequestHandler {
-  const pathFromMount = options.pathFromMount ?? false;
+  const cookiePath = options.cookiePath;
   return function tsessionMiddleware(req: Request, res: Response, next: NextFunction): void {
     if (ResponseHold.of(req)) {
       next();
       return;
     }
     exposeSession(req);
-    new ExpressExchange(req, res, next, manager.open(expressSessionRequest(req)), pathFromMount ? req.baseUrl : '');
+    const path = cookiePath === 'mount' ? req.baseUrl : cookiePath;
+    new ExpressExchange(req, res, next, manager.open(expressSessionRequest(req, path)));
     next();
   };
 }
@@ -105,15 +107,13 @@ function exposeSession(req: Request): void {
  */
 class ExpressExchange extends ResponseHold {
   readonly next: NextFunction;
-  readonly mountPath: string;
   readonly snapshot: ResponseSnapshot;
   /** Set by `retryOnConflict`: runs the handler again; false when no attempt is left. */
   retry: (() => boolean) | undefined;
 
-  constructor(req: Request, res: Response, next: NextFunction, session: TSession, mountPath: string) {
+  constructor(req: Request, res: Response, next: NextFunction, session: TSession) {
     super(req, res, session);
     this.next = next;
-    this.mountPath = mountPath;
     this.snapshot = snapshotResponse(res);
   }
 
@@ -124,11 +124,7 @@ class ExpressExchange extends ResponseHold {
       session.abort();
       return undefined;
     }
-    const headers = session.finish();
-    if (this.mountPath === '') return headers;
-    return headers instanceof Promise
-      ? headers.then((h) => withCookiePath(h, this.mountPath))
-      : withCookiePath(headers, this.mountPath);
+    return session.finish();
   }
 
   /** A failed commit: retry the route if it opted in, else hand the error to Express with the response reset. */
@@ -139,8 +135,11 @@ class ExpressExchange extends ResponseHold {
   }
 }
 
-function expressSessionRequest(req: Request): SessionRequest {
-  return new NodeSessionRequest(req.method, req.originalUrl, req.headers, () => req.secure);
+/** What only Express knows of a request: `req.secure` (its `trust proxy`), and the body a parser such as `express.urlencoded()` left. */
+const EXPRESS_ACCESS: RequestAccess<Request> = { secure: (req) => req.secure, body: (req) => req.body };
+
+function expressSessionRequest(req: Request, cookiePath: string | undefined): SessionRequest {
+  return new NodeSessionRequest(req.method, req.originalUrl, req.headers, req, EXPRESS_ACCESS, cookiePath);
 }
 
 /**

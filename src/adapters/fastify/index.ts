@@ -3,8 +3,7 @@ import type { HeaderEntry, SessionRequest } from '../../client-id/types.js';
 import { SessionConfigError } from '../../errors.js';
 import type { SessionManager } from '../../session/manager.js';
 import { Session as TSession } from '../../session/session.js';
-import { withCookiePath } from '../shared/cookie-path.js';
-import { NodeSessionRequest } from '../shared/node-request.js';
+import { NodeSessionRequest, type RequestAccess } from '../shared/node-request.js';
 import { committedOrRetry, type RetryOptions, retryAttempts } from '../shared/retry.js';
 
 export type { RetryOptions } from '../shared/retry.js';
@@ -26,11 +25,12 @@ export interface FastifySessionOptions {
   /** The app's {@link SessionManager}. Required. */
   manager: SessionManager;
   /**
-   * Give the cookie the prefix of the scope the plugin is registered in (e.g. `/shop`),
-   * so apps mounted side by side keep separate sessions. `__Host-` cookies keep `Path=/`.
-   * @default false
+   * The path of the id's cookie: a path, or `'mount'` for the prefix of the scope the
+   * plugin is registered in (e.g. `/shop`), so apps mounted side by side keep separate
+   * sessions. `__Host-` cookies keep `Path=/`.
+   * @default the id manager's own `path`
    */
-  pathFromMount?: boolean;
+  cookiePath?: string | 'mount';
 }
 
 /**
@@ -42,7 +42,8 @@ export interface FastifySessionOptions {
  *
  * Like a `fastify-plugin` plugin it skips encapsulation: registered in a scope, it
  * serves that scope and its children. `Secure` follows Fastify's `trustProxy` option
- * (through `request.protocol`). A store that is down and a conflicting commit reach
+ * (through `request.protocol`). With the `form` conveyance, the id is read from
+ * `request.body` as a form body parser (`@fastify/formbody`) left it. A store that is down and a conflicting commit reach
  * Fastify's error handler with `statusCode` 503 and 409; opt a route into retrying with
  * {@link retryOnConflict}.
  *
@@ -60,15 +61,15 @@ export interface FastifySessionOptions {
  * ```
  */
 export const sessions: FastifyPluginCallback<FastifySessionOptions> = function tsessionPlugin(fastify, options, done) {
-  const { manager, pathFromMount = false } = options ?? {};
+  const { manager, cookiePath } = options ?? {};
   if (!manager || typeof manager.open !== 'function') {
     return done(new SessionConfigError('tsession/fastify: register the plugin with `{ manager }`, a SessionManager'));
   }
-  const mountPath = pathFromMount ? fastify.prefix : '';
+  const path = cookiePath === 'mount' ? fastify.prefix : cookiePath;
   fastify.decorateRequest('tsession', null as unknown as TSession);
 
   fastify.addHook('onRequest', function openSession(request, _reply, next) {
-    request.tsession = manager.open(fastifySessionRequest(request));
+    request.tsession = manager.open(fastifySessionRequest(request, path));
     next();
   });
 
@@ -77,7 +78,7 @@ export const sessions: FastifyPluginCallback<FastifySessionOptions> = function t
     const session = request.tsession;
     if (!session) return next(null, payload);
     const addHeaders = (headers: readonly HeaderEntry[]) => {
-      for (const [name, value] of withCookiePath(headers, mountPath)) reply.header(name, value);
+      for (const [name, value] of headers) reply.header(name, value);
       next(null, payload);
     };
     if (!session.isOpen) return addHeaders(session.responseHeaders);
@@ -149,6 +150,12 @@ export function retryOnConflict(handler: RouteHandlerMethod, options: RetryOptio
 }
 
 /** A {@link SessionRequest} over a Fastify request; `secure` follows Fastify's `trustProxy` through `request.protocol`. */
-function fastifySessionRequest(request: FastifyRequest): SessionRequest {
-  return new NodeSessionRequest(request.method, request.url, request.headers, () => request.protocol === 'https');
+/** What only Fastify knows of a request: its protocol (`trustProxy`), and the body a parser such as `@fastify/formbody` left. */
+const FASTIFY_ACCESS: RequestAccess<FastifyRequest> = {
+  secure: (request) => request.protocol === 'https',
+  body: (request) => request.body,
+};
+
+function fastifySessionRequest(request: FastifyRequest, cookiePath: string | undefined): SessionRequest {
+  return new NodeSessionRequest(request.method, request.url, request.headers, request, FASTIFY_ACCESS, cookiePath);
 }

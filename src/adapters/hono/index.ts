@@ -4,17 +4,20 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { isSessionError, SessionConfigError } from '../../errors.js';
 import type { SessionManager } from '../../session/manager.js';
 import { Session as TSession } from '../../session/session.js';
-import { withCookiePath } from '../shared/cookie-path.js';
 import { errorAnswer } from '../shared/errors.js';
 import { committedOrRetry, type RetryOptions, retryAttempts } from '../shared/retry.js';
-import { errorResponse, webSessionRequest } from '../shared/web-request.js';
+import { errorResponse, readForm, webSessionRequest } from '../shared/web-request.js';
 
 export type { RetryOptions } from '../shared/retry.js';
 
 declare module 'hono' {
   interface ContextVariableMap {
-    /** This request's session, opened by tsession's `sessions()` middleware; nothing is read until it is used. */
-    session: TSession;
+    /**
+     * This request's session, opened by tsession's `sessions()` middleware; nothing is
+     * read until it is used. Named `tsession` rather than `session` so that it never
+     * clashes with hono-sessions, which sets `c.get('tsession')`.
+     */
+    tsession: TSession;
   }
 }
 
@@ -23,17 +26,17 @@ export interface HonoSessionOptions {
   /** Believe `X-Forwarded-Proto` (for the cookie's Secure default); set it behind a proxy you trust. @default false */
   trustProxy?: boolean;
   /**
-   * The cookie's path: the path the app is mounted under (e.g. `/shop` for
+   * The path of the id's cookie, e.g. the path the app is mounted under (`/shop` for
    * `app.route('/shop', shop)`), so apps mounted side by side keep separate sessions.
    * `__Host-` cookies keep `Path=/`.
-   * @default the id manager's own path
+   * @default the id manager's own `path`
    */
-  mountPath?: string;
+  cookiePath?: string;
 }
 
 /**
  * Hono middleware (Hono 4, on any runtime) that opens the request's session as
- * `c.get('session')`, runs the rest of the app, then commits before the response is
+ * `c.get('tsession')`, runs the rest of the app, then commits before the response is
  * returned (so a redirect followed at once by the next request sees the data) and
  * appends the id manager's headers to `c.res`.
  *
@@ -53,7 +56,7 @@ export interface HonoSessionOptions {
  * const app = new Hono();
  * app.use(sessions(manager));
  * app.get('/visits', async (c) => {
- *   const visits = await c.get('session').get('app.visits');
+ *   const visits = await c.get('tsession').get('app.visits');
  *   visits.set('n', (visits.get('n') ?? 0) + 1);
  *   return c.json({ n: visits.get('n') });
  * });
@@ -61,11 +64,14 @@ export interface HonoSessionOptions {
  */
 export function sessions(manager: SessionManager, options: HonoSessionOptions = {}): MiddlewareHandler {
   const trustProxy = options.trustProxy ?? false;
-  const mountPath = options.mountPath ?? '';
+  const cookiePath = options.cookiePath;
+  // The form conveyance reads a clone's body before the handler: paid only when configured.
+  const readsForms = manager.clientIds.conveyances?.includes('form') === true;
   return async function tsessionMiddleware(c: Context, next: () => Promise<void>): Promise<void> {
-    c.set('session', manager.open(webSessionRequest(c.req.raw, trustProxy)));
+    const form = readsForms ? await readForm(c.req.raw) : undefined;
+    c.set('tsession', manager.open(webSessionRequest(c.req.raw, { trustProxy, cookiePath, form })));
     await next();
-    const session = c.get('session');
+    const session = c.get('tsession');
     if (c.error) {
       if (session.isOpen) session.abort();
       answerSessionError(c, c.error);
@@ -78,7 +84,7 @@ export function sessions(manager: SessionManager, options: HonoSessionOptions = 
         if (pending) await pending;
       }
     }
-    for (const [name, value] of withCookiePath(session.responseHeaders, mountPath)) {
+    for (const [name, value] of session.responseHeaders) {
       c.header(name, value, { append: name.toLowerCase() === 'set-cookie' });
     }
   };
@@ -113,14 +119,14 @@ function answerSessionError(c: Context, error: Error): void {
  * Lets a handler be run again when its commit loses a race (`ConflictError`), as Zope's
  * publisher retried conflicting requests: the wrapper commits right after the handler
  * returns its Response, and on a conflict drops that Response and runs the handler again
- * with a fresh `c.get('session')` that sees the winner's data. Use it only for handlers
+ * with a fresh `c.get('tsession')` that sees the winner's data. Use it only for handlers
  * that are safe to run twice. When every attempt conflicts, the error path answers 409.
  *
  * @throws SessionConfigError when `attempts` is not a positive integer
  * @example
  * ```ts
  * app.post('/counter', retryOnConflict(async (c) => {
- *   const counter = await c.get('session').get('app.counter');
+ *   const counter = await c.get('tsession').get('app.counter');
  *   counter.set('n', (counter.get('n') ?? 0) + 1);
  *   return c.json({ n: counter.get('n') });
  * }));
@@ -129,14 +135,14 @@ function answerSessionError(c: Context, error: Error): void {
 export function retryOnConflict<H extends Handler>(handler: H, options: RetryOptions = {}): H {
   const attempts = retryAttempts(options);
   const retrying = async function retryingHandler(c: Context, next: () => Promise<void>) {
-    if (!(c.get('session') instanceof TSession)) {
+    if (!(c.get('tsession') instanceof TSession)) {
       throw new SessionConfigError("retryOnConflict: use tsession's `sessions(manager)` middleware first");
     }
     for (let attempt = 1; ; attempt++) {
       const response = await handler(c, next);
-      const session = c.get('session');
+      const session = c.get('tsession');
       if (await committedOrRetry(session, attempt, attempts)) return response;
-      c.set('session', session.reopen());
+      c.set('tsession', session.reopen());
     }
   };
   return retrying as unknown as H;

@@ -4,7 +4,7 @@ import type { SessionManager } from '../../session/manager.js';
 import type { Session } from '../../session/session.js';
 import { errorAnswer, logServerErrors } from '../shared/errors.js';
 import { ResponseHold, type Settlement, sendPlainError } from '../shared/hold-response.js';
-import { nodeSessionRequest, type TrustProxy } from '../shared/node-request.js';
+import { nodeRequestAccess, nodeSessionRequest, type TrustProxy } from '../shared/node-request.js';
 import { restoreResponse, snapshotResponse } from '../shared/node-response.js';
 import { type RetryOptions, retryAttempts } from '../shared/retry.js';
 
@@ -26,6 +26,13 @@ export interface HttpSessionOptions {
   trustProxy?: TrustProxy;
   /** Told about every error the adapter answers for (handler errors and failed commits). @default console.error for 5xx */
   onError?: (error: unknown, req: IncomingMessage) => void;
+  /**
+   * For the `form` conveyance: reads a field of the form body your app parsed. node:http
+   * has no body parser, and reading the body here would consume it before the handler, so
+   * the app says where its parsed body is. Required when the id manager conveys ids in forms.
+   * @default undefined
+   */
+  formField?: (req: IncomingMessage, name: string) => string | undefined;
 }
 
 /**
@@ -108,10 +115,15 @@ export function withSessions(
   options: HttpSessionOptions = {},
 ): (req: IncomingMessage, res: ServerResponse) => void {
   const onError = options.onError ?? logServerErrors;
-  const trustProxy = options.trustProxy;
+  if (manager.clientIds.conveyances?.includes('form') && !options.formField) {
+    throw new SessionConfigError(
+      'tsession/http: the id manager reads ids from form fields, but node:http has no body parser: pass `formField: (req, name) => ...` reading the body your app parsed',
+    );
+  }
+  const access = nodeRequestAccess(options);
   return function sessionRequestListener(req, res) {
     const sessionReq = req as SessionIncomingMessage;
-    sessionReq.session = manager.open(nodeSessionRequest(req, trustProxy));
+    sessionReq.session = manager.open(nodeSessionRequest(req, access));
     new HttpExchange(sessionReq, res, onError).run(handler);
   };
 }

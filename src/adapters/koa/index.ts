@@ -3,8 +3,7 @@ import type { SessionRequest } from '../../client-id/types.js';
 import { isSessionError, SessionConfigError } from '../../errors.js';
 import type { SessionManager } from '../../session/manager.js';
 import { Session as TSession } from '../../session/session.js';
-import { withCookiePath } from '../shared/cookie-path.js';
-import { NodeSessionRequest } from '../shared/node-request.js';
+import { NodeSessionRequest, type RequestAccess } from '../shared/node-request.js';
 import { type ResponseSnapshot, restoreResponse, snapshotResponse } from '../shared/node-response.js';
 import { committedOrRetry, type RetryOptions, retryAttempts } from '../shared/retry.js';
 
@@ -12,35 +11,42 @@ export type { RetryOptions } from '../shared/retry.js';
 
 declare module 'koa' {
   interface DefaultContext {
-    /** This request's session, opened by tsession's `sessions()` middleware; nothing is read until it is used. */
-    session: TSession;
+    /**
+     * This request's session, opened by tsession's `sessions()` middleware; nothing is
+     * read until it is used. Named `tsession` rather than `session` so that it never
+     * clashes with koa-session, which defines `ctx.tsession`.
+     */
+    tsession: TSession;
   }
 }
 
 /** Options of {@link sessions}. */
 export interface KoaSessionOptions {
   /**
-   * The cookie's path: the path a router mounted this middleware under (e.g. `/shop`),
-   * so apps mounted side by side keep separate sessions. `__Host-` cookies keep `Path=/`.
-   * @default the id manager's own path
+   * The path of the id's cookie, e.g. the path a router mounted this middleware under
+   * (`/shop`), so apps mounted side by side keep separate sessions. `__Host-` cookies
+   * keep `Path=/`.
+   * @default the id manager's own `path`
    */
-  mountPath?: string;
+  cookiePath?: string;
 }
 
 /**
- * Koa middleware (Koa 2 and 3) that puts the request's session on `ctx.session`, runs
+ * Koa middleware (Koa 2 and 3) that puts the request's session on `ctx.tsession`, runs
  * the rest of the app, then commits before Koa sends the response (so a redirect
  * followed at once by the next request sees the data; stream and `Content-Length`
  * bodies alike) and appends the id manager's headers.
  *
  * - `Secure` follows `ctx.secure`, so `app.proxy` decides whether `X-Forwarded-Proto`
  *   is believed.
+ * - With the `form` conveyance, the id is read from `ctx.request.body` as a body parser
+ *   (`@koa/bodyparser`, `koa-body`) left it, mounted before the routes that read the session.
  * - An error thrown downstream, or a 5xx response, aborts the session: nothing is written.
  * - tsession's errors carry `status` (and `expose` for client errors), so Koa's error
  *   handling answers 409 for a conflicting commit and 503 for a store that is down; opt
  *   a route into retrying with {@link retryOnConflict}.
  * - A handler that bypasses Koa (`ctx.respond = false`, writing `ctx.res` itself) sends
- *   its head before this middleware commits: commit first with `await ctx.session.commit()`.
+ *   its head before this middleware commits: commit first with `await ctx.tsession.commit()`.
  *
  * @example
  * ```ts
@@ -50,23 +56,23 @@ export interface KoaSessionOptions {
  * app.proxy = true;
  * app.use(sessions(manager));
  * app.use(async (ctx) => {
- *   const visits = await ctx.session.get('app.visits');
+ *   const visits = await ctx.tsession.get('app.visits');
  *   visits.set('n', (visits.get('n') ?? 0) + 1);
  *   ctx.body = { n: visits.get('n') };
  * });
  * ```
  */
 export function sessions(manager: SessionManager, options: KoaSessionOptions = {}): Middleware {
-  const mountPath = options.mountPath ?? '';
+  const cookiePath = options.cookiePath;
   return async function tsessionMiddleware(ctx: Context, next: Next): Promise<void> {
-    ctx.session = manager.open(koaSessionRequest(ctx));
+    ctx.tsession = manager.open(koaSessionRequest(ctx, cookiePath));
     try {
       await next();
     } catch (error) {
-      if (ctx.session.isOpen) ctx.session.abort();
+      if (ctx.tsession.isOpen) ctx.tsession.abort();
       throw exposed(error);
     }
-    const session = ctx.session;
+    const session = ctx.tsession;
     if (session.isOpen) {
       if (ctx.status >= 500) session.abort();
       else {
@@ -74,7 +80,7 @@ export function sessions(manager: SessionManager, options: KoaSessionOptions = {
         if (pending) await pending;
       }
     }
-    for (const [name, value] of withCookiePath(session.responseHeaders, mountPath)) {
+    for (const [name, value] of session.responseHeaders) {
       if (name.toLowerCase() === 'set-cookie') ctx.append(name, value);
       else ctx.set(name, value);
     }
@@ -102,14 +108,14 @@ function exposed(error: unknown): unknown {
  * Lets a handler be run again when its commit loses a race (`ConflictError`), as Zope's
  * publisher retried conflicting requests: the wrapper commits right after the handler,
  * and on a conflict forgets the body, status and headers it set and runs it again with
- * a fresh `ctx.session` that sees the winner's data. Use it only for handlers that are
+ * a fresh `ctx.tsession` that sees the winner's data. Use it only for handlers that are
  * safe to run twice. When every attempt conflicts, Koa answers 409.
  *
  * @throws SessionConfigError when `attempts` is not a positive integer
  * @example
  * ```ts
  * router.post('/counter', retryOnConflict(async (ctx) => {
- *   const counter = await ctx.session.get('app.counter');
+ *   const counter = await ctx.tsession.get('app.counter');
  *   counter.set('n', (counter.get('n') ?? 0) + 1);
  *   ctx.body = { n: counter.get('n') };
  * }));
@@ -118,22 +124,27 @@ function exposed(error: unknown): unknown {
 export function retryOnConflict(handler: Middleware, options: RetryOptions = {}): Middleware {
   const attempts = retryAttempts(options);
   return async function retryingMiddleware(ctx: Context, next: Next): Promise<void> {
-    if (!(ctx.session instanceof TSession)) {
+    if (!(ctx.tsession instanceof TSession)) {
       throw new SessionConfigError("retryOnConflict: use tsession's `sessions(manager)` middleware first");
     }
     const before = snapshotKoaResponse(ctx);
     for (let attempt = 1; ; attempt++) {
       await handler(ctx, next);
-      if (await committedOrRetry(ctx.session, attempt, attempts)) return;
+      if (await committedOrRetry(ctx.tsession, attempt, attempts)) return;
       restoreKoaResponse(ctx, before);
-      ctx.session = ctx.session.reopen();
+      ctx.tsession = ctx.tsession.reopen();
     }
   };
 }
 
-/** A {@link SessionRequest} over a Koa context; `secure` follows `ctx.secure`, so `app.proxy` decides. */
-function koaSessionRequest(ctx: Context): SessionRequest {
-  return new NodeSessionRequest(ctx.method, ctx.originalUrl, ctx.headers, () => ctx.secure);
+/** What only Koa knows of a request: `ctx.secure` (`app.proxy`), and the body a parser such as `@koa/bodyparser` left. */
+const KOA_ACCESS: RequestAccess<Context> = {
+  secure: (ctx) => ctx.secure,
+  body: (ctx) => (ctx.request as { body?: unknown }).body,
+};
+
+function koaSessionRequest(ctx: Context, cookiePath: string | undefined): SessionRequest {
+  return new NodeSessionRequest(ctx.method, ctx.originalUrl, ctx.headers, ctx, KOA_ACCESS, cookiePath);
 }
 
 /** Koa's response state that a handler run changes; its field names are the same in Koa 2 and 3. */

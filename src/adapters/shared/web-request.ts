@@ -1,18 +1,49 @@
 import type { HeaderEntry, SessionRequest } from '../../client-id/types.js';
 import type { Session } from '../../session/session.js';
 import { errorAnswer } from './errors.js';
-import { forwardedProto } from './node-request.js';
+import { formValue, forwardedProto } from './node-request.js';
+
+/** What {@link webSessionRequest} is told beyond the request itself. */
+export interface WebRequestOptions {
+  /** Believe `X-Forwarded-Proto` (for the cookie's Secure default). @default false */
+  readonly trustProxy?: boolean | undefined;
+  /** The path of the id's cookie (the app's mount path). @default the id manager's own `path` */
+  readonly cookiePath?: string | undefined;
+  /** The request's form body, read beforehand ({@link readForm}), for the `form` conveyance. */
+  readonly form?: FormData | undefined;
+}
 
 /** A {@link SessionRequest} over a Web-standard `Request`. */
-export function webSessionRequest(request: Request, trustProxy = false): SessionRequest {
+export function webSessionRequest(request: Request, options: WebRequestOptions = {}): SessionRequest {
   const url = new URL(request.url);
+  const { form, cookiePath } = options;
   return {
     method: request.method,
     url: url.pathname + url.search,
     secure:
-      url.protocol === 'https:' || (trustProxy && forwardedProto(request.headers.get('x-forwarded-proto')) === 'https'),
+      url.protocol === 'https:' ||
+      (options.trustProxy === true && forwardedProto(request.headers.get('x-forwarded-proto')) === 'https'),
     header: (name) => request.headers.get(name) ?? undefined,
+    ...(form && { formField: (name: string) => formValue(form, name) }),
+    ...(cookiePath !== undefined && { cookiePath }),
   };
+}
+
+/**
+ * The form body of a POST with a form content type, read from a clone so the handler
+ * can still read the request's body; undefined for any other request, or a body that
+ * does not parse. Adapters call it only when the id manager conveys ids in forms.
+ */
+export async function readForm(request: Request): Promise<FormData | undefined> {
+  const type = request.headers.get('content-type') ?? '';
+  if (request.method !== 'POST' || !/^(application\/x-www-form-urlencoded|multipart\/form-data)/i.test(type)) {
+    return undefined;
+  }
+  try {
+    return await request.clone().formData();
+  } catch {
+    return undefined;
+  }
 }
 
 /** The response with the session's headers added (a copy: a `Response`'s own headers may be immutable). */

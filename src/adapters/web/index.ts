@@ -4,10 +4,16 @@ import type { Session } from '../../session/session.js';
 import { logServerErrors } from '../shared/errors.js';
 import { RequestState } from '../shared/request-state.js';
 import { committedOrRetry, type RetryOptions, retryAttempts } from '../shared/retry.js';
-import { commitToResponse, errorResponse, webSessionRequest } from '../shared/web-request.js';
+import { commitToResponse, errorResponse, readForm, webSessionRequest } from '../shared/web-request.js';
 
 export type { RetryOptions } from '../shared/retry.js';
-export { commitToResponse, webSessionRequest, withSessionHeaders } from '../shared/web-request.js';
+export {
+  commitToResponse,
+  readForm,
+  type WebRequestOptions,
+  webSessionRequest,
+  withSessionHeaders,
+} from '../shared/web-request.js';
 
 /** The current session of a request: a conflict retry replaces it. */
 const sessions = new RequestState<Request, { session: Session }>('tsession.web');
@@ -43,8 +49,11 @@ export function withSessions(
   options: WebSessionOptions = {},
 ): (request: Request) => Promise<Response> {
   const onError = options.onError ?? logServerErrors;
+  // The form conveyance reads a clone's body before the handler: paid only when configured.
+  const readsForms = manager.clientIds.conveyances?.includes('form') === true;
   return async function sessionFetchHandler(request) {
-    const state = { session: manager.open(webSessionRequest(request, options.trustProxy)) };
+    const form = readsForms ? await readForm(request) : undefined;
+    const state = { session: manager.open(webSessionRequest(request, { trustProxy: options.trustProxy, form })) };
     sessions.set(request, state);
     try {
       const response = await handler(request, state.session);

@@ -72,6 +72,8 @@ export function suiteRoutes(gate: () => Gate): SuiteRoute[] {
   };
   return [
     { method: 'GET', path: '/count', run: async (s) => text(String(await increment(s))) },
+    // The form conveyance: the id arrives in the POSTed form's `tsession` field.
+    { method: 'POST', path: '/form-count', run: async (s) => text(String(await increment(s))) },
     { method: 'GET', path: '/read', run: async (s) => text(await readCount(s)) },
     { method: 'GET', path: '/none', run: async () => text('none') },
     { method: 'GET', path: '/id', run: async (s) => text(s.clientId) },
