@@ -68,6 +68,8 @@ export function createAdminHandler(
   return async function adminHandler(request) {
     if (!(await options.authorize(request))) return text(403, 'Forbidden');
     const url = new URL(request.url);
+    // A malformed escape in the path would make every decodeURIComponent below throw: refuse it once, here.
+    if (!decodable(url.pathname)) return text(400, 'Bad Request: malformed percent-encoding in the path');
     if (!url.pathname.startsWith(base) && `${url.pathname}/` !== base) return text(404, 'Not Found');
     const route = url.pathname.slice(base.length);
     const { token, setCookie } = csrf.token(request);
@@ -145,6 +147,16 @@ export function createAdminHandler(
         'Content-Disposition': `attachment; filename="sessions-${new Date(now * 1000).toISOString().slice(0, 10)}.jsonl"`,
       },
     });
+  }
+}
+
+/** True when every `%` escape in `path` decodes (to well-formed UTF-8). */
+function decodable(path: string): boolean {
+  try {
+    decodeURIComponent(path);
+    return true;
+  } catch {
+    return false;
   }
 }
 
