@@ -36,7 +36,7 @@ async function app(cookie: Partial<CookieClientIdOptions> = {}, store?: MemorySt
     }),
   );
   running = await listen(server);
-  return { ...env, url: running.url };
+  return { ...env, clock, url: running.url };
 }
 
 /** The attacker's own visit: the id it got, as a link would carry it. */
