@@ -81,6 +81,7 @@ function isUnavailable(error: unknown): boolean {
 
 /** The error's code only: the driver's message names the host and port, and stays in `cause` (issue 11, finding 8). */
 function summarize(error: unknown): string {
-  const { code } = error as { code?: unknown };
-  return typeof code === 'string' ? code : 'no error code';
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  if (typeof code === 'string') return code;
+  return typeof message === 'string' && /timeout/i.test(message) ? 'connection timeout' : 'connection error';
 }
