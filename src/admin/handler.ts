@@ -70,7 +70,7 @@ export function createAdminHandler(
     try {
       return await handle(request);
     } catch (error) {
-      // The handler never throws: a store or authorize failure is an answer, its detail stays server-side.
+      // The handler never throws (SPEC 49): a store or authorize failure is an answer, its detail stays server-side.
       const { status, message } = errorAnswer(error);
       return text(status, message);
     }

@@ -60,7 +60,7 @@ export interface CookieClientIdOptions {
    */
   conveyances?: readonly CookieConveyance[];
   /**
-   * Re-send an id that arrived by the `url` or `form` conveyance (and not in the cookie)
+   * Re-send an id that arrived by the `url` or `form` conveyance (and not in the cookie, SPEC 46)
    * as a `Set-Cookie`, e.g. when its `lifetime` is refreshed or it was signed by an older
    * secret. Off by default: it would turn a link an attacker made into the victim's
    * lasting cookie, so that fixation needs nothing but a click. Fresh ids issued by this
@@ -76,7 +76,7 @@ export interface CookieClientIdOptions {
 
 /** A far-future expiry for `lifetime: 0`; browsers clamp it to their own maximum (400 days in current ones). */
 const FAR_FUTURE = new Date('9999-12-31T23:59:59Z');
-/** Same-name cookies tried per request: enough for real path/domain overlaps, bounded against floods. */
+/** Same-name cookies tried per request: enough for real path/domain overlaps, bounded against floods (SPEC 47). */
 const MAX_SAME_NAME_COOKIES = 4;
 const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 

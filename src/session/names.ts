@@ -1,7 +1,7 @@
 /**
  * The rules for the names a session stores data under: package ids and keys. One home
  * for them, so `Session`, `PackageData` and `importSessions` refuse exactly the same
- * names (behaviour §41).
+ * names (SPEC 44).
  *
  * @module
  */

@@ -105,7 +105,7 @@ export async function importSessions(
   return report;
 }
 
-/** The rules every line is held to, from the options (behaviour §42). */
+/** The rules every line is held to, from the options (SPEC 45). */
 function lineRules(options: ImportOptions): LineRules {
   const container = options.container;
   const maxSessionBytes = container?.maxSessionBytes ?? DEFAULT_CAPS.maxSessionBytes;

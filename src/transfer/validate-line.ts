@@ -5,7 +5,7 @@ import { EXPORT_FORMAT_VERSION, type ExportedSession } from './export.js';
 
 /**
  * What one imported line must satisfy: the rules a `Session` holds its writes to, so an
- * import can store nothing a request could not have stored (issue 11, finding 5).
+ * import can store nothing a request could not have stored (SPEC 45; issue 11, finding 5).
  */
 export interface LineRules {
   /** Decodes every value: a value that does not decode would break every later read of its key. */

@@ -24,7 +24,7 @@ export function errorAnswer(error: unknown): ErrorAnswer {
   return { status, message: GENERIC_TEXT[status] ?? 'Internal Server Error' };
 }
 
-/** What a client is told of a server-side failure, by status. */
+/** What a client is told of a server-side failure, by status (SPEC 48). */
 const GENERIC_TEXT: Readonly<Record<number, string>> = {
   500: 'Internal Server Error',
   503: 'Service Unavailable',
