@@ -24,7 +24,7 @@ function files(path: string): string[] {
 }
 
 /** The numbers a citation names: `12-17` is 12 to 17; `11, 19 and 37`, `19/11` each number. */
-export function citedNumbers(text: string): { number: number; where: string }[] {
+function citedNumbers(text: string): { number: number; where: string }[] {
   const found: { number: number; where: string }[] = [];
   for (const match of text.matchAll(/SPEC (\d+(?:\s*(?:-|\/|,|and)\s*\d+)*)/g)) {
     const list = match[1] as string;
