@@ -8,7 +8,7 @@
 import { createServer } from 'node:http';
 import { afterAll, describe, expect, it } from 'vitest';
 import { withSessions } from '../../src/adapters/http/index.js';
-import { SessionNameError } from '../../src/session/names.js';
+import { SessionNameError } from '../../src/index.js';
 import { listen } from '../adapters/support/node.js';
 import { browser, memoryManager } from '../helpers.js';
 import { everyStore } from '../support/every-store.js';
