@@ -174,7 +174,7 @@ describe('fuzz: JSON Lines imports with garbage lines', () => {
       load: `${RUNS} files (fast-check), ${lines} lines, random chunking, LF or CRLF`,
       faults: 'none',
       inputs:
-        'random bytes, other JSON, truncated lines, sessions breaking one rule each, `__proto__` keys, blank lines',
+        'random bytes, other JSON, truncated lines, `__proto__` keys, blank lines, sessions breaking one rule each: NUL and lone surrogates in package ids, keys and client keys, the reserved package, repeated entries, times past the largest Date, the caps (issue 11)',
       lostWrites: 0,
       errors: 'none (every bad line reported by number)',
       recoveryMs: null,
