@@ -33,6 +33,10 @@ describe.each(kinds)('names on $name', ({ available, open }) => {
         expect(() => data.set(bad, 2)).toThrow(SessionNameError);
         expect(() => data.get(bad)).toThrow(SessionNameError);
         expect(() => data.set(bad, 2)).toThrow(TypeError);
+        // blind writes follow the same rules
+        expect(() => s.set('app', bad, 2)).toThrow(SessionNameError);
+        expect(() => s.delete('app', bad)).toThrow(SessionNameError);
+        expect(() => s.set(bad, 'ok', 2)).toThrow(SessionNameError);
       });
     }
     const { result } = await client.visit(async (s) => (await s.get('app')).toJSON());
