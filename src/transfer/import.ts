@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import { jsonCodec, type SessionCodec } from '../codec/codec.js';
 import type { SessionDataContainer } from '../container/container.js';
 import { ConflictError, StoreUnavailableError } from '../errors.js';
-import type { SessionStore } from '../stores/types.js';
+import type { SessionCaps, SessionStore } from '../stores/types.js';
 import type { ExportedSession } from './export.js';
 import { type LineRules, validateLine } from './validate-line.js';
 
@@ -31,7 +31,7 @@ export interface ImportOptions {
    * import stores nothing a request could not. Without it, `codec` and the container
    * defaults apply.
    */
-  container?: Pick<SessionDataContainer, 'codec' | 'maxSessionBytes' | 'maxPackages' | 'maxKeysPerPackage'>;
+  container?: Pick<SessionDataContainer, 'codec' | 'caps'>;
   /**
    * The form of the client keys: `signed` for ids this library issues (24 base64url
    * characters), `thirdParty` for ids made by another party (`thirdParty` id managers).
@@ -95,7 +95,7 @@ export async function importSessions(
     const parsed = validateLine(text, rules);
     if (typeof parsed === 'string') refuse(parsed);
     else {
-      const outcome = await writeOrRefusal(store, parsed, now, options.replace ?? false);
+      const outcome = await writeOrRefusal(store, parsed, now, options.replace ?? false, rules.caps);
       if (typeof outcome === 'string') refuse(outcome);
       else if (outcome) report.imported++;
       else report.skipped++;
@@ -108,20 +108,18 @@ export async function importSessions(
 /** The rules every line is held to, from the options (SPEC 45). */
 function lineRules(options: ImportOptions): LineRules {
   const container = options.container;
-  const maxSessionBytes = container?.maxSessionBytes ?? DEFAULT_CAPS.maxSessionBytes;
+  const caps = container?.caps ?? DEFAULT_CAPS;
   return {
     codec: container?.codec ?? options.codec ?? jsonCodec,
     clientKeys: options.clientKeys ?? 'signed',
     allowInternal: options.allowInternal ?? false,
-    maxLineLength: options.maxLineLength ?? 8 * maxSessionBytes,
-    maxSessionBytes,
-    maxPackages: container?.maxPackages ?? DEFAULT_CAPS.maxPackages,
-    maxKeysPerPackage: container?.maxKeysPerPackage ?? DEFAULT_CAPS.maxKeysPerPackage,
+    maxLineLength: options.maxLineLength ?? 8 * caps.maxBytes,
+    caps,
   };
 }
 
 /** A `SessionDataContainer`'s default caps, for an import given no container. */
-const DEFAULT_CAPS = { maxSessionBytes: 1_048_576, maxPackages: 100, maxKeysPerPackage: 1000 } as const;
+const DEFAULT_CAPS: SessionCaps = { maxBytes: 1_048_576, maxPackages: 100, maxKeysPerPackage: 1000 };
 
 /**
  * Writes one validated session: true when imported, false when skipped, or the reason
@@ -133,9 +131,10 @@ async function writeOrRefusal(
   session: ExportedSession,
   now: number,
   replace: boolean,
+  caps: SessionCaps,
 ): Promise<boolean | string> {
   try {
-    return await writeSession(store, session, now, replace);
+    return await writeSession(store, session, now, replace, caps);
   } catch (error) {
     if (error instanceof StoreUnavailableError || !(error instanceof Error)) throw error;
     return `the store refused the session: ${error.message}`;
@@ -147,6 +146,7 @@ async function writeSession(
   session: ExportedSession,
   now: number,
   replace: boolean,
+  caps: SessionCaps,
 ): Promise<boolean> {
   if (session.expiresAt !== null && now > session.expiresAt) return false;
   if (replace) await store.destroy(session.key);
@@ -158,6 +158,8 @@ async function writeSession(
         createdAt: session.createdAt,
         touch: { lastAccess: session.lastAccess, expiresAt: session.expiresAt },
         writes: session.entries.map(({ pkg, key, value }) => ({ pkg, key, value })),
+        // the store holds the record to the caps too, as it does a request's commit
+        caps,
       },
       now,
     );

@@ -1,6 +1,9 @@
 import { isSignedClientKey, isThirdPartyClientKey } from '../client-id/signing.js';
 import type { SessionCodec } from '../codec/codec.js';
+import { SessionTooLargeError } from '../errors.js';
 import { INTERNAL_PACKAGE, keyProblem, packageIdProblem } from '../session/names.js';
+import { checkCaps, EMPTY_MEASURE, measureEntries } from '../stores/record.js';
+import type { SessionCaps } from '../stores/types.js';
 import { EXPORT_FORMAT_VERSION, type ExportedSession } from './export.js';
 
 /**
@@ -16,9 +19,8 @@ export interface LineRules {
   readonly allowInternal: boolean;
   /** The longest line, in UTF-16 code units, read before it is parsed. */
   readonly maxLineLength: number;
-  readonly maxSessionBytes: number;
-  readonly maxPackages: number;
-  readonly maxKeysPerPackage: number;
+  /** The container's caps, counted as the stores count them (`stores/record.ts`). */
+  readonly caps: SessionCaps;
 }
 
 /**
@@ -115,26 +117,20 @@ function entryProblem(e: unknown, rules: LineRules): string | undefined {
 }
 
 /**
- * The container's caps, counted as a request's commit counts them: keys and encoded
- * values (`PackageData.changes`); the internal package is not one of the app's packages.
+ * The container's caps, measured and checked by the very functions the stores use
+ * (`measureEntries`, `checkCaps`), as for a new record: UTF-8 bytes of package ids, keys
+ * and values; packages (the internal one not counted); keys per package.
  */
 function capsProblem(entries: readonly Entry[], rules: LineRules): string | undefined {
-  const perPackage = new Map<string, number>();
-  let bytes = 0;
-  for (const { pkg, key, value } of entries) {
-    bytes += key.length + value.length;
-    if (pkg !== INTERNAL_PACKAGE) perPackage.set(pkg, (perPackage.get(pkg) ?? 0) + 1);
+  const { measure, keys } = measureEntries(entries);
+  const perPackage = new Map([...keys].map(([pkg, n]) => [pkg, { before: 0, after: n }]));
+  try {
+    checkCaps(rules.caps, EMPTY_MEASURE, { measure, keys: perPackage });
+    return undefined;
+  } catch (error) {
+    if (!(error instanceof SessionTooLargeError)) throw error;
+    return `the session holds ${error.size} ${error.what}, over the container's cap of ${error.limit}`;
   }
-  if (bytes > rules.maxSessionBytes)
-    return `the session holds ${bytes} bytes, over maxSessionBytes (${rules.maxSessionBytes})`;
-  if (perPackage.size > rules.maxPackages)
-    return `the session holds ${perPackage.size} packages, over maxPackages (${rules.maxPackages})`;
-  for (const [pkg, keys] of perPackage) {
-    if (keys > rules.maxKeysPerPackage) {
-      return `package ${shown(pkg)} holds ${keys} keys, over maxKeysPerPackage (${rules.maxKeysPerPackage})`;
-    }
-  }
-  return undefined;
 }
 
 /** A value for a message: JSON, which escapes NUL and lone surrogates, cut short. */

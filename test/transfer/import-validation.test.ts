@@ -89,10 +89,10 @@ describe('import validation: caps, line length, options', () => {
       line(clientKey('fits'), [entry('a', '1'), entry('a', '2'), entry('a', '3'), entry('b', 'k')]),
     ].join('\n');
     const report = await importSessions(store, Readable.from([input]), { now: NOW, container });
-    expect(report.problems.map((p) => [p.line, p.message.match(/max\w+/)?.[0]])).toEqual([
-      [1, 'maxSessionBytes'],
-      [2, 'maxPackages'],
-      [3, 'maxKeysPerPackage'],
+    expect(report.problems.map((p) => [p.line, p.message.match(/holds \d+ ([a-z ]+)/)?.[1]])).toEqual([
+      [1, 'bytes'],
+      [2, 'packages'],
+      [3, 'keys in package a'],
     ]);
     expect(report.imported).toBe(1);
   });
