@@ -16,7 +16,6 @@ import { withSessions as withWebSessions } from '../../src/adapters/web/index.js
 import { createAdminHandler } from '../../src/admin/index.js';
 import {
   CookieClientIdManager,
-  importSessions,
   SessionDataContainer,
   SessionManager,
   SessionNameError,
@@ -25,6 +24,7 @@ import {
 import { MemoryStore } from '../../src/stores/memory/index.js';
 import { PostgresStore } from '../../src/stores/postgres/index.js';
 import { RedisStore } from '../../src/stores/redis/index.js';
+import { importSessions } from '../../src/transfer/index.js';
 import { listen } from '../adapters/support/node.js';
 import { browser, manualClock, memoryManager, OTHER_SECRET, request, SECRET } from '../helpers.js';
 import { everyStore } from '../support/every-store.js';

@@ -9,9 +9,6 @@ import { Readable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   CookieClientIdManager,
-  exportSessions,
-  ImportLineError,
-  importSessions,
   SessionDataContainer,
   SessionManager,
   type SessionStore,
@@ -19,6 +16,7 @@ import {
 } from '../../src/index.js';
 import { userAgentClass } from '../../src/session/fingerprint.js';
 import { MemoryStore } from '../../src/stores/memory/index.js';
+import { exportSessions, ImportLineError, importSessions } from '../../src/transfer/index.js';
 import { request, SECRET } from '../helpers.js';
 import { everyStore } from '../support/every-store.js';
 
