@@ -27,6 +27,7 @@ export {
 export * from './errors.js';
 export { userAgentClass } from './session/fingerprint.js';
 export { SessionManager, type SessionManagerOptions } from './session/manager.js';
+export { SessionNameError } from './session/names.js';
 export { PackageData } from './session/package-data.js';
 export {
   type PackageShape,

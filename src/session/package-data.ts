@@ -1,6 +1,7 @@
 import type { SessionCodec } from '../codec/codec.js';
 import { entryBytes } from '../stores/record.js';
 import type { EntryWrite, StoredEntry } from '../stores/types.js';
+import { checkKey } from './names.js';
 
 /** A loaded entry: its stored encoding and version, and the value it decoded to, once read. */
 interface Original {
@@ -61,6 +62,7 @@ export class PackageData<T extends object = Record<string, unknown>>
 
   /** The value under `key`, or undefined. Objects returned may be mutated in place; the change is saved. */
   get<K extends keyof T & string>(key: K): T[K] | undefined {
+    checkKey(key);
     this.#read.add(key);
     if (!this.#values.has(key)) return undefined;
     this.#exposed.add(key);
@@ -204,11 +206,4 @@ const SAME = Symbol('unchanged');
 
 function isPrimitive(value: unknown): boolean {
   return value === null || (typeof value !== 'object' && typeof value !== 'function');
-}
-
-/** @internal Throws `TypeError` for a key that is not a string without NUL. */
-export function checkKey(key: unknown): void {
-  if (typeof key !== 'string' || key.includes('\0')) {
-    throw new TypeError(`tsession: package data keys must be strings without NUL characters, got ${String(key)}`);
-  }
 }

@@ -2,8 +2,9 @@ import type { ClientIdManager, ClientIdSource, HeaderEntry, SessionRequest } fro
 import type { SessionDataContainer } from '../container/container.js';
 import { ConflictError, SessionStateError } from '../errors.js';
 import { ClientIdState, type EndReason } from './client-id-state.js';
-import { type ContainerCommit, ContainerState, INTERNAL_PACKAGE, usableBy } from './container-state.js';
-import { checkKey, type PackageData } from './package-data.js';
+import { type ContainerCommit, ContainerState, usableBy } from './container-state.js';
+import { checkKey, checkPackageId } from './names.js';
+import type { PackageData } from './package-data.js';
 
 /**
  * The shapes of package data, keyed by package id. Augment it to type `session.get()`:
@@ -395,16 +396,5 @@ export class Session {
         `the session was already ${this.#phase === 'done' ? 'committed or aborted' : 'committing'}; no further changes are possible in this request`,
       );
     }
-  }
-}
-
-const PACKAGE_ID = /^[^\0]{1,256}$/;
-
-function checkPackageId(pkg: string): void {
-  if (pkg === INTERNAL_PACKAGE) throw new TypeError(`tsession: the package id ${INTERNAL_PACKAGE} is reserved`);
-  if (typeof pkg !== 'string' || !PACKAGE_ID.test(pkg)) {
-    throw new TypeError(
-      `tsession: a package id is a non-empty string of at most 256 characters without NUL, got ${String(pkg)}`,
-    );
   }
 }

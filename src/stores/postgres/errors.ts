@@ -79,8 +79,9 @@ function isUnavailable(error: unknown): boolean {
   return typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code) ? UNAVAILABLE_MESSAGE.test(error.message) : false;
 }
 
+/** The error's code only: the driver's message names the host and port, and stays in `cause` (issue 11, finding 8). */
 function summarize(error: unknown): string {
   const { code, message } = error as { code?: unknown; message?: unknown };
-  const text = typeof message === 'string' && message !== '' ? message : 'no message';
-  return typeof code === 'string' ? `${code}: ${text}` : text;
+  if (typeof code === 'string') return code;
+  return typeof message === 'string' && /timeout/i.test(message) ? 'connection timeout' : 'connection error';
 }

@@ -13,7 +13,9 @@ const UNAVAILABLE_REPLY = /^(LOADING|CLUSTERDOWN|MASTERDOWN|TRYAGAIN|BUSY|READON
 export function mapRedisError(error: unknown): unknown {
   if (error instanceof StoreUnavailableError) return error;
   if (error instanceof ReplyError && !UNAVAILABLE_REPLY.test((error as Error).message)) return error;
-  const text = error instanceof Error ? error.message : String(error);
+  // The code only: the driver's message names the host and port, and stays in `cause` (issue 11, finding 8).
+  const code = (error as { code?: unknown } | null)?.code;
+  const text = typeof code === 'string' ? code : error instanceof Error ? error.name : 'unknown error';
   return new StoreUnavailableError(
     `RedisStore: the Redis server did not answer (${text}); check that it is running and reachable`,
     { cause: error },
