@@ -181,7 +181,7 @@ export class CookieClientIdManager implements ClientIdManager {
   #conveyedOutsideCookie(request: SessionRequest, id: string): boolean {
     const key = clientKeyOf(id);
     const sameKey = (raw: string) => clientKeyOf(raw) === key;
-    const elsewhere = this.#conveyances.some((c) => c !== 'cookie' && this.#candidates(request, c).some(sameKey));
+    const elsewhere = this.conveyances.some((c) => c !== 'cookie' && this.#candidates(request, c).some(sameKey));
     return elsewhere && !this.#candidates(request, 'cookie').some(sameKey);
   }
 
