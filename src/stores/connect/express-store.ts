@@ -13,17 +13,33 @@ export interface ExpressSessionData {
   [key: string]: unknown;
 }
 
-type Done<T = void> = (error?: unknown, result?: T) => void;
+/** The node-style callback express-session passes to a store method. */
+export type Done<T = void> = (error?: unknown, result?: T) => void;
 
-/** The methods the returned store implements (express-session's required, recommended and optional ones). */
+/**
+ * The methods the returned store implements (express-session's required, recommended and
+ * optional ones). Each takes express-session's node-style callback, as express-session
+ * calls it, and returns nothing then; called without one it returns a promise instead
+ * (`await store.get(sid)`, as with connect-redis 9). A callback is called on a later
+ * tick, outside any promise, so an exception it throws propagates as an uncaught
+ * exception, as with express-session's own `MemoryStore`, never as an unhandled rejection.
+ */
 export interface ExpressSessionStoreMethods {
+  get(sid: string): Promise<ExpressSessionData | null>;
   get(sid: string, callback: Done<ExpressSessionData | null>): void;
-  set(sid: string, session: ExpressSessionData, callback?: Done): void;
-  destroy(sid: string, callback?: Done): void;
-  touch(sid: string, session: ExpressSessionData, callback?: Done): void;
+  set(sid: string, session: ExpressSessionData): Promise<void>;
+  set(sid: string, session: ExpressSessionData, callback: Done): void;
+  destroy(sid: string): Promise<void>;
+  destroy(sid: string, callback: Done): void;
+  /** Stores the session's new `cookie` (and so its new expiry) with the data already stored; a missing session stays missing. */
+  touch(sid: string, session: ExpressSessionData): Promise<void>;
+  touch(sid: string, session: ExpressSessionData, callback: Done): void;
+  all(): Promise<Record<string, ExpressSessionData>>;
   all(callback: Done<Record<string, ExpressSessionData>>): void;
+  length(): Promise<number>;
   length(callback: Done<number>): void;
-  clear(callback?: Done): void;
+  clear(): Promise<void>;
+  clear(callback: Done): void;
 }
 
 /** An abstract or concrete class to extend, like express-session's `Store`. */
@@ -91,69 +107,46 @@ export function toExpressSessionStore(store: SessionStore, options: ExpressSessi
     return keys;
   };
 
-  class TsessionExpressStore extends Base implements ExpressSessionStoreMethods {
-    get(sid: string, callback: Done<ExpressSessionData | null>): void {
-      settle(read(sid, clock()), callback);
-    }
-
-    set(sid: string, session: ExpressSessionData, callback?: Done): void {
+  const methods = {
+    get: (sid: string) => read(sid, clock()),
+    set: (sid: string, session: ExpressSessionData) => {
       const now = clock();
       const ttl = ttlOf(session);
-      if (ttl > 0) {
-        const value = JSON.stringify(session);
-        settle(upsert(store, sid, now, { lastAccess: now, expiresAt: now + ttl }, value), callback);
-      } else {
-        this.destroy(sid, callback);
+      if (!(ttl > 0)) return store.destroy(sid).then(() => undefined);
+      return upsert(store, sid, now, { lastAccess: now, expiresAt: now + ttl }, JSON.stringify(session));
+    },
+    destroy: (sid: string) => store.destroy(sid).then(() => undefined),
+    touch: (sid: string, session: ExpressSessionData) => {
+      const now = clock();
+      return touchCookie(store, sid, now, { lastAccess: now, expiresAt: now + Math.max(ttlOf(session), 0) }, session);
+    },
+    all: async () => {
+      const now = clock();
+      const sessions: Record<string, ExpressSessionData> = {};
+      for (const sid of await liveKeys(now)) {
+        const session = await read(sid, now);
+        if (session) sessions[sid] = session;
       }
-    }
+      return sessions;
+    },
+    length: async () => (await liveKeys(clock())).length,
+    clear: async () => {
+      for (const sid of await liveKeys(clock())) await store.destroy(sid);
+    },
+  };
 
-    destroy(sid: string, callback?: Done): void {
-      settle(
-        store.destroy(sid).then(() => undefined),
-        callback,
-      );
-    }
-
-    touch(sid: string, session: ExpressSessionData, callback?: Done): void {
-      const now = clock();
-      const touch = { lastAccess: now, expiresAt: now + Math.max(ttlOf(session), 0) };
-      const touched = store.commit(sid, { create: false, touch, writes: [] }, now).then(
-        () => undefined,
-        (error: unknown) => {
-          if (!(error instanceof ConflictError && error.reason === 'gone')) throw error;
-        },
-      );
-      settle(touched, callback);
-    }
-
-    all(callback: Done<Record<string, ExpressSessionData>>): void {
-      const now = clock();
-      const listed = (async () => {
-        const sessions: Record<string, ExpressSessionData> = {};
-        for (const sid of await liveKeys(now)) {
-          const session = await read(sid, now);
-          if (session) sessions[sid] = session;
-        }
-        return sessions;
-      })();
-      settle(listed, callback);
-    }
-
-    length(callback: Done<number>): void {
-      settle(
-        liveKeys(clock()).then((keys) => keys.length),
-        callback,
-      );
-    }
-
-    clear(callback?: Done): void {
-      const cleared = liveKeys(clock()).then(async (keys) => {
-        for (const sid of keys) await store.destroy(sid);
-      });
-      settle(cleared, callback);
-    }
+  // Each method: the promise without a callback, the callback (on a later tick) with one.
+  class TsessionExpressStore extends Base {}
+  const proto = TsessionExpressStore.prototype as unknown as Record<string, unknown>;
+  for (const [name, method] of Object.entries(methods) as [string, (...args: never[]) => Promise<unknown>][]) {
+    const arity = method.length;
+    proto[name] = function (this: unknown, ...args: unknown[]) {
+      const callback = args.length > arity ? args[arity] : undefined;
+      const promise = method(...(args.slice(0, arity) as never[]));
+      return typeof callback === 'function' ? reply(promise, callback as Done<unknown>) : promise;
+    };
   }
-  return new TsessionExpressStore();
+  return new TsessionExpressStore() as object;
 }
 
 /** Writes the sess entry blindly, creating the record when it is not live; retries a lost create/exists race. */
@@ -181,11 +174,47 @@ async function upsert(
   }
 }
 
-function settle<T>(promise: Promise<T>, callback: Done<T> | undefined): void {
+/**
+ * Hands a result to a node-style callback on a later tick, outside the promise chain, so
+ * that an exception the callback throws is an uncaught exception (as with express-session's
+ * `MemoryStore`, which defers with `setImmediate`), not an unhandled rejection.
+ */
+function reply<T>(promise: Promise<T>, callback: Done<T>): undefined {
   promise.then(
-    (result) => callback?.(null, result),
-    (error: unknown) => callback?.(error),
+    (result) => process.nextTick(callback, null, result),
+    (error: unknown) => process.nextTick(callback, error),
   );
+  return undefined;
+}
+
+/**
+ * Stores the cookie of a touched session with the data already stored, as express-session's
+ * `MemoryStore.touch` does, so a later `get` returns the new `cookie.expires`. The stored
+ * entry is rewritten only if no `set` changed it meanwhile (its version); a lost race reads
+ * again. A session that is gone stays gone.
+ */
+async function touchCookie(
+  store: SessionStore,
+  sid: string,
+  now: number,
+  touch: { lastAccess: number; expiresAt: number },
+  session: ExpressSessionData,
+): Promise<void> {
+  const { pkg, key } = EXPRESS_SESSION_ENTRY;
+  for (let attempt = 0; ; attempt++) {
+    const entry = (await store.load(sid, now))?.entries.find((e) => e.pkg === pkg && e.key === key);
+    if (!entry) return;
+    const stored = JSON.parse(entry.value) as ExpressSessionData;
+    const value = JSON.stringify({ ...stored, cookie: session.cookie });
+    const writes = [{ pkg, key, value, expectVersion: entry.version }];
+    try {
+      await store.commit(sid, { create: false, touch, writes }, now);
+      return;
+    } catch (error) {
+      if (error instanceof ConflictError && error.reason === 'gone') return;
+      if (!(error instanceof ConflictError && error.reason === 'version') || attempt >= 2) throw error;
+    }
+  }
 }
 
 function requireStoreClass(): StoreBaseClass {
