@@ -1,6 +1,6 @@
 import type { EventEmitter } from 'node:events';
-import { createRequire } from 'node:module';
 import { ConflictError, SessionConfigError } from '../../errors.js';
+import { optionalPeer } from '../../optional-peer.js';
 import { type Clock, systemClock } from '../../time.js';
 import type { SessionStore } from '../types.js';
 
@@ -217,13 +217,8 @@ async function touchCookie(
   }
 }
 
+/** express-session's `Store`, loaded when no `Store` option was given. @throws SessionConfigError when it is not installed */
 function requireStoreClass(): StoreBaseClass {
-  try {
-    const { Store } = createRequire(import.meta.url)('express-session') as { Store: StoreBaseClass };
-    return Store;
-  } catch (cause) {
-    throw new SessionConfigError(
-      `toExpressSessionStore: cannot load express-session (${String(cause)}); install it or pass { Store } from 'express-session'`,
-    );
-  }
+  return optionalPeer<{ Store: StoreBaseClass }>('express-session', 'toExpressSessionStore (without a `Store` option)')
+    .Store;
 }
