@@ -6,14 +6,17 @@
  * check: 503 through Express's error path, the process never sees an unhandled
  * rejection, an app's own try/catch still works, and the app recovers when Redis is back.
  */
+
+import { execFile } from 'node:child_process';
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { sessions } from '../../src/adapters/express/index.js';
 import { CookieClientIdManager, SessionDataContainer, SessionManager, StoreUnavailableError } from '../../src/index.js';
 import { RedisStore } from '../../src/stores/redis/index.js';
-import { SECRET } from '../helpers.js';
+import { memoryManager, SECRET } from '../helpers.js';
 import { type DedicatedRedis, redisBinaryAvailable, startDedicatedRedis } from '../support/redis-server.js';
 import { uniquePrefix } from '../support/services.js';
 import { Browser } from './support/browser.js';
@@ -178,4 +181,56 @@ describe.skipIf(!available)('Express 4 and 5 survive a store outage inside async
       }
     });
   }
+});
+
+describe('Express 4 and 5 answer a conflict with 409 through the error path', () => {
+  for (const [name, framework] of versions) {
+    it(`${name}: two racing writes of one key, no error handler of the app's: 200 and 409`, async () => {
+      const { manager } = memoryManager();
+      const app = framework();
+      app.use(sessions(manager));
+      let release: () => void = () => {};
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      let arrived = 0;
+      app.get('/inc', async (req, res) => {
+        const data = await req.tsession.get('c');
+        const n = ((data.get('n') as number | undefined) ?? 0) + 1;
+        if (req.query.wait !== undefined) {
+          arrived++;
+          await gate;
+        }
+        data.set('n', n);
+        res.send(String(n));
+      });
+      const server = await listen(createServer(app));
+      try {
+        const browser = new Browser(server.url);
+        await browser.get('/inc');
+        const both = Promise.all([browser.get('/inc?wait'), browser.get('/inc?wait')]);
+        while (arrived < 2) await new Promise((r) => setTimeout(r, 5));
+        release();
+        expect((await both).map((a) => a.status).sort()).toEqual([200, 409]);
+      } finally {
+        await server.close();
+      }
+    });
+  }
+});
+
+describe('Express 4: what tsession leaves alone', () => {
+  const script = fileURLToPath(new URL('./support/express4-app-error.ts', import.meta.url));
+  const run = (kind: string) =>
+    new Promise<{ status: string; unhandled: string[] }>((resolve, reject) => {
+      execFile(process.execPath, ['--import', 'tsx', '--conditions=source', script, kind], (error, stdout, stderr) =>
+        error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(JSON.parse(stdout)),
+      );
+    });
+
+  it("the app's own rejection stays unhandled, exactly as Express 4 leaves it", async () => {
+    expect(await run('app')).toEqual({ status: 'no answer', unhandled: ['the app failed'] });
+  });
+
+  it('a request that did not pass through sessions() runs Express 4’s own code', async () => {
+    expect(await run('before')).toEqual({ status: 'no answer', unhandled: ['tsession: thrown before sessions()'] });
+  });
 });
