@@ -130,6 +130,7 @@ export class ConnectStore implements SessionStore {
     if (!(graceSeconds >= 0 && Number.isFinite(graceSeconds))) {
       throw new SessionConfigError('ConnectStore: `graceSeconds` must be a number of seconds ≥ 0');
     }
+    if (typeof listing !== 'boolean') throw new SessionConfigError('ConnectStore: `listing` must be true or false');
     if (listing && typeof store.all !== 'function') {
       throw new SessionConfigError('ConnectStore: `listing: true` needs a store with all(); this one has none');
     }
