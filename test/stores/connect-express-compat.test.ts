@@ -18,6 +18,7 @@ import { PostgresStore } from '../../src/stores/postgres/index.js';
 import { RedisStore } from '../../src/stores/redis/index.js';
 import { SqliteStore } from '../../src/stores/sqlite/index.js';
 import type { SessionStore } from '../../src/stores/types.js';
+import { countCalls } from '../helpers.js';
 import { POSTGRES_URL, REDIS_URL, serviceAvailable, uniquePrefix } from '../support/services.js';
 
 const redisAvailable = await serviceAvailable('redis');
@@ -85,6 +86,18 @@ for (const [name, available, make] of stores) {
       expect(expiresAt - Date.now() / 1000).toBeGreaterThan(3000); // the record lives as long as its new cookie
       await adapted.touch('never-set', touched);
       expect(await adapted.get('never-set')).toBeNull(); // a touch never creates a session
+
+      const later = sessionFor(120_000, { views: 4 });
+      await adapted.set('sid', later); // a set carries its own cookie, superseding the touched one
+      expect(await adapted.get('sid')).toEqual(later);
+    });
+
+    it('a touch is one write and no read of the store', async () => {
+      const { store, adapted } = adapt();
+      await adapted.set('sid', sessionFor(60_000, { views: 1 }));
+      const calls = countCalls(store);
+      await adapted.touch('sid', sessionFor(3_600_000, {}));
+      expect(calls).toEqual({ load: 0, commit: 1, destroy: 0 });
     });
 
     it('every method returns a promise without a callback, and nothing (calling back) with one', async () => {

@@ -7,6 +7,13 @@ import type { SessionStore } from '../types.js';
 /** The package id and key under which the whole express-session `sess` object is kept. */
 export const EXPRESS_SESSION_ENTRY = { pkg: 'express-session', key: 'sess' } as const;
 
+/**
+ * The entry that holds the cookie of the session's last `touch`, which overrides the one
+ * inside `sess` until the next `set` deletes it: so a touch is one blind write, not a
+ * read of the whole session and a write of it back.
+ */
+const TOUCHED_COOKIE_ENTRY = { pkg: EXPRESS_SESSION_ENTRY.pkg, key: 'cookie' } as const;
+
 /** An express-session session as its stores see it: a JSON-able object with a `cookie`. */
 export interface ExpressSessionData {
   cookie: { expires?: Date | string | null; maxAge?: number | null; originalMaxAge?: number | null };
@@ -60,8 +67,10 @@ export interface ExpressSessionStoreOptions<S extends StoreBaseClass = StoreBase
  * `Store`, so an express-session app can move to tsession's stores first and to
  * tsession's sessions later. Each express-session session is ONE entry (package
  * `express-session`, key `sess`) of the record keyed by its sid, living until its
- * `cookie.expires` (or `maxAge`), else `defaultTtlSeconds`. Writes are last-write-wins,
- * as express-session expects; an expiry is never shortened by a racing touch.
+ * `cookie.expires` (or `maxAge`), else `defaultTtlSeconds`. A `touch` stores the new
+ * cookie in a second entry (key `cookie`) that `get` returns in place of the one in
+ * `sess`, so it is one write and no read; the next `set` folds it back. Writes are
+ * last-write-wins, as express-session expects; an expiry is never shortened by a racing touch.
  *
  * @example
  * ```ts
@@ -90,8 +99,13 @@ export function toExpressSessionStore(store: SessionStore, options: ExpressSessi
   const { pkg, key } = EXPRESS_SESSION_ENTRY;
 
   const read = async (sid: string, now: number): Promise<ExpressSessionData | null> => {
-    const entry = (await store.load(sid, now))?.entries.find((e) => e.pkg === pkg && e.key === key);
-    return entry ? (JSON.parse(entry.value) as ExpressSessionData) : null;
+    const entries = (await store.load(sid, now))?.entries ?? [];
+    const sess = entries.find((e) => e.pkg === pkg && e.key === key);
+    if (!sess) return null;
+    const session = JSON.parse(sess.value) as ExpressSessionData;
+    const touched = entries.find((e) => e.pkg === pkg && e.key === TOUCHED_COOKIE_ENTRY.key);
+    if (touched) session.cookie = JSON.parse(touched.value) as ExpressSessionData['cookie'];
+    return session;
   };
   const ttlOf = (session: ExpressSessionData): number => {
     const { expires, maxAge, originalMaxAge } = session.cookie ?? {};
@@ -118,7 +132,15 @@ export function toExpressSessionStore(store: SessionStore, options: ExpressSessi
     destroy: (sid: string) => store.destroy(sid).then(() => undefined),
     touch: (sid: string, session: ExpressSessionData) => {
       const now = clock();
-      return touchCookie(store, sid, now, { lastAccess: now, expiresAt: now + Math.max(ttlOf(session), 0) }, session);
+      const touch = { lastAccess: now, expiresAt: now + Math.max(ttlOf(session), 0) };
+      const writes = [{ ...TOUCHED_COOKIE_ENTRY, value: JSON.stringify(session.cookie ?? {}) }];
+      return store.commit(sid, { create: false, touch, writes }, now).then(
+        () => undefined,
+        (error: unknown) => {
+          // A touch never creates a session: one that is gone stays gone.
+          if (!(error instanceof ConflictError && error.reason === 'gone')) throw error;
+        },
+      );
     },
     all: async () => {
       const now = clock();
@@ -157,7 +179,11 @@ async function upsert(
   touch: { lastAccess: number; expiresAt: number },
   value: string,
 ): Promise<void> {
-  const writes = [{ ...EXPRESS_SESSION_ENTRY, value }];
+  // The whole session, its cookie included: a cookie an earlier touch stored is superseded.
+  const writes = [
+    { ...EXPRESS_SESSION_ENTRY, value },
+    { ...TOUCHED_COOKIE_ENTRY, value: undefined },
+  ];
   for (let attempt = 0; ; attempt++) {
     const live = await store.load(sid, now);
     try {
@@ -185,36 +211,6 @@ function reply<T>(promise: Promise<T>, callback: Done<T>): undefined {
     (error: unknown) => process.nextTick(callback, error),
   );
   return undefined;
-}
-
-/**
- * Stores the cookie of a touched session with the data already stored, as express-session's
- * `MemoryStore.touch` does, so a later `get` returns the new `cookie.expires`. The stored
- * entry is rewritten only if no `set` changed it meanwhile (its version); a lost race reads
- * again. A session that is gone stays gone.
- */
-async function touchCookie(
-  store: SessionStore,
-  sid: string,
-  now: number,
-  touch: { lastAccess: number; expiresAt: number },
-  session: ExpressSessionData,
-): Promise<void> {
-  const { pkg, key } = EXPRESS_SESSION_ENTRY;
-  for (let attempt = 0; ; attempt++) {
-    const entry = (await store.load(sid, now))?.entries.find((e) => e.pkg === pkg && e.key === key);
-    if (!entry) return;
-    const stored = JSON.parse(entry.value) as ExpressSessionData;
-    const value = JSON.stringify({ ...stored, cookie: session.cookie });
-    const writes = [{ pkg, key, value, expectVersion: entry.version }];
-    try {
-      await store.commit(sid, { create: false, touch, writes }, now);
-      return;
-    } catch (error) {
-      if (error instanceof ConflictError && error.reason === 'gone') return;
-      if (!(error instanceof ConflictError && error.reason === 'version') || attempt >= 2) throw error;
-    }
-  }
 }
 
 /** express-session's `Store`, loaded when no `Store` option was given. @throws SessionConfigError when it is not installed */
