@@ -4,6 +4,7 @@
  * pass, a non-PostgreSQL URL is refused, and a wrong database or role is a
  * StoreUnavailableError that says what to check (not a raw DatabaseError).
  */
+import { execFile } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -118,4 +119,21 @@ describe.skipIf(!pgAvailable)('PostgresStore with a wrong database or role', () 
       }
     });
   }
+});
+
+describe.skipIf(!pgAvailable)('the CLI with a wrong database', () => {
+  it('exits 3 (unavailable) with the message that says what to check, no stack trace', async () => {
+    const url = new URL(POSTGRES_URL);
+    url.pathname = '/tsession_no_such_database';
+    const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const args = ['--conditions=source', '--import', 'tsx', 'src/cli/bin.ts', '--store', url.href, 'stats'];
+      const cwd = join(import.meta.dirname, '..');
+      execFile(process.execPath, args, { cwd }, (error, _stdout, stderr) =>
+        resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, stderr }),
+      );
+    });
+    expect(code).toBe(3);
+    expect(stderr).toMatch(/PostgreSQL refused the connection.*does not exist.*check the database/);
+    expect(stderr).not.toMatch(/\n\s+at /);
+  });
 });
