@@ -101,6 +101,8 @@ export function describeStoreContract(
       assert.deepEqual({ limit, atomicRegenerate, perKeyVersions, listing }, caps);
       if (caps.limit)
         assert.equal(typeof harness.store().count, 'function', 'a store with the limit capability implements count()');
+      if (!caps.listing)
+        assert.ok(declared.selfExpiring, 'a store that cannot list (so cannot be swept) must expire by itself');
     });
 
     recordCases(harness);
