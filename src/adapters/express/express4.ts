@@ -37,6 +37,9 @@
  * request has moved on (or a wrapper such as express-async-errors already forwarded it)
  * and the rejection is considered handled.
  *
+ * Not covered: `app.param()` callbacks, which Express 4 calls directly rather than through
+ * a layer; an async one that reads the session should catch and call `next(err)` itself.
+ *
  * @module
  */
 import type { IncomingMessage } from 'node:http';
