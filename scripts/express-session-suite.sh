@@ -17,7 +17,7 @@ status=0
 for store in ${stores[@]}; do
   echo "== express-session suite over toExpressSessionStore($store)"
   (cd "$checkout" && EXPRESS_SESSION_CHECKOUT="$checkout" TSESSION_SUITE_STORE="$store" \
-    NODE_OPTIONS="--import=$repo/node_modules/tsx/dist/esm/index.mjs --conditions=source" \
+    NODE_OPTIONS="--import=$repo/node_modules/tsx/dist/esm/index.mjs --conditions=tsession-source" \
     node_modules/.bin/mocha --require test/support/env --require "$repo/scripts/express-session-suite.ts" \
     --check-leaks --reporter dot test/) || status=1
 done

@@ -126,7 +126,7 @@ describe.skipIf(!pgAvailable)('the CLI with a wrong database', () => {
     const url = new URL(POSTGRES_URL);
     url.pathname = '/tsession_no_such_database';
     const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-      const args = ['--conditions=source', '--import', 'tsx', 'src/cli/bin.ts', '--store', url.href, 'stats'];
+      const args = ['--conditions=tsession-source', '--import', 'tsx', 'src/cli/bin.ts', '--store', url.href, 'stats'];
       const cwd = join(import.meta.dirname, '..');
       execFile(process.execPath, args, { cwd }, (error, _stdout, stderr) =>
         resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, stderr }),

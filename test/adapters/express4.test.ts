@@ -221,8 +221,11 @@ describe('Express 4: what tsession leaves alone', () => {
   const script = fileURLToPath(new URL('./support/express4-app-error.ts', import.meta.url));
   const run = (kind: string) =>
     new Promise<{ status: string; unhandled: string[] }>((resolve, reject) => {
-      execFile(process.execPath, ['--import', 'tsx', '--conditions=source', script, kind], (error, stdout, stderr) =>
-        error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(JSON.parse(stdout)),
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', '--conditions=tsession-source', script, kind],
+        (error, stdout, stderr) =>
+          error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(JSON.parse(stdout)),
       );
     });
 

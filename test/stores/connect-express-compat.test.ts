@@ -129,8 +129,10 @@ describe('an exception thrown by a callback', () => {
   const script = fileURLToPath(new URL('./support/callback-throws.ts', import.meta.url));
   const reached = (store: string) =>
     new Promise<string>((resolve, reject) => {
-      execFile(process.execPath, ['--import', 'tsx', '--conditions=source', script, store], (error, stdout, stderr) =>
-        error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(stdout.trim()),
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', '--conditions=tsession-source', script, store],
+        (error, stdout, stderr) => (error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(stdout.trim())),
       );
     });
 
