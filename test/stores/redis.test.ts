@@ -59,7 +59,8 @@ describe.skipIf(!available)('RedisStore on the shared server', () => {
   it('keeps one hash per client, hash-tagged, with a meta field, a commit sequence, its size and one field per entry', async () => {
     const writes = [{ pkg: 'app.cart', key: 'items', value: '[1]' }];
     await store.commit('abc', { create: true, touch: { lastAccess: T0, expiresAt: T0 + 60 }, writes }, T0);
-    expect(await client.keys(`${prefix}*`)).toEqual([`${prefix}{abc}`]);
+    expect((await client.keys(`${prefix}*`)).sort()).toEqual([`${prefix}{abc}`, `${prefix}{}:expiry`]);
+    expect(await client.zrange(`${prefix}{}:expiry`, 0, -1, 'WITHSCORES')).toEqual(['abc', String(T0 + 60)]);
     expect(await client.hgetall(`${prefix}{abc}`)).toEqual({
       m: `1:${T0}:${T0}:${T0 + 60}`,
       s: '1',
