@@ -1,8 +1,8 @@
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { jsonCodec, type SessionCodec } from '../codec/codec.js';
-import { ConflictError } from '../errors.js';
 import type { SessionStore } from '../stores/types.js';
+import { sessionBatch } from './batch.js';
 import { EXPORT_FORMAT_VERSION, type ExportedSession } from './export.js';
 
 /** A line that could not be imported, with its 1-based number. */
@@ -46,7 +46,8 @@ export class ImportLineError extends Error {
 /**
  * Reads JSON Lines written by `exportSessions` into a store, line by line (SPEC 42).
  * A malformed line is reported with its number and skipped, or, with `strict`, stops
- * the import with {@link ImportLineError}.
+ * the import with {@link ImportLineError}. Valid lines are written in batches
+ * (`transfer/batch.ts`), so memory stays flat and a store with a bulk path is fast.
  */
 export async function importSessions(
   store: SessionStore,
@@ -55,6 +56,11 @@ export async function importSessions(
 ): Promise<ImportReport> {
   const now = options.now ?? Date.now() / 1000;
   const report: ImportReport = { imported: 0, skipped: 0, problems: [] };
+  const batch = sessionBatch(store, now, options.replace ?? false, (imported) => {
+    if (imported) report.imported++;
+    else report.skipped++;
+    options.onProgress?.(report);
+  });
   let lineNumber = 0;
   for await (const text of createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY })) {
     lineNumber++;
@@ -62,42 +68,18 @@ export async function importSessions(
     const parsed = parseLine(text, options.codec ?? jsonCodec);
     if (typeof parsed === 'string') {
       const problem = { line: lineNumber, message: parsed };
-      if (options.strict) throw new ImportLineError(problem);
+      if (options.strict) {
+        await batch.flush(); // the good lines before the bad one are imported, as they were read
+        throw new ImportLineError(problem);
+      }
       report.problems.push(problem);
-    } else if (await writeSession(store, parsed, now, options.replace ?? false)) {
-      report.imported++;
+      options.onProgress?.(report);
     } else {
-      report.skipped++;
+      await batch.add(parsed);
     }
-    options.onProgress?.(report);
   }
+  await batch.flush();
   return report;
-}
-
-async function writeSession(
-  store: SessionStore,
-  session: ExportedSession,
-  now: number,
-  replace: boolean,
-): Promise<boolean> {
-  if (session.expiresAt !== null && now > session.expiresAt) return false;
-  if (replace) await store.destroy(session.key);
-  try {
-    await store.commit(
-      session.key,
-      {
-        create: true,
-        createdAt: session.createdAt,
-        touch: { lastAccess: session.lastAccess, expiresAt: session.expiresAt },
-        writes: session.entries.map(({ pkg, key, value }) => ({ pkg, key, value })),
-      },
-      now,
-    );
-    return true;
-  } catch (error) {
-    if (error instanceof ConflictError && error.reason === 'exists') return false;
-    throw error;
-  }
 }
 
 /** The session a line holds, or a message saying what is wrong with it. */
