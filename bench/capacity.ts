@@ -46,8 +46,8 @@ function session(i: number, n: number): ImportedRecord {
     key: `key${k}`,
     value: values[k % values.length] as string,
   }));
-  // client keys as tsession issues them: 32 base64url characters
-  const key = `${String(i).padStart(10, '0')}${'k'.repeat(22)}`;
+  // client keys as tsession issues them: 18 random bytes, 24 base64url characters
+  const key = `${String(i).padStart(10, '0')}${'k'.repeat(14)}`;
   return { key, createdAt: NOW, lastAccess: NOW, expiresAt: NOW + 1800, entries };
 }
 

@@ -66,7 +66,7 @@ async function run(store: string, env: Record<string, string>, processes: number
     for (let i = 0; i < SESSIONS; i += CONCURRENCY) {
       await Promise.all(clients.slice(i, i + CONCURRENCY).map((c) => c.get(nextApp(), '/set?key=init')));
     }
-    clients.forEach((_, i) => acknowledged[i]?.add('init'));
+    for (const ledger of acknowledged) ledger.add('init');
     const cpuBefore = apps.reduce((sum, a) => sum + cpuSeconds(a.pid), 0);
     const latencies: number[] = [];
     let failed = 0;

@@ -28,7 +28,7 @@ import {
   replacedArgs,
   SWEEP_LUA,
 } from './scripts.js';
-import { keySlot, SLOT_COUNT, slotTags } from './slots.js';
+import { keySlot, slotTags } from './slots.js';
 
 const RETIRE_COMMAND = 'tsessionRetireV1';
 const DESTROY_COMMAND = 'tsessionDestroyV1';
@@ -153,7 +153,9 @@ export class RedisStore implements SessionStore {
    * notifications would be the other way; they are not used because Redis drops them for
    * a client that is disconnected when they fire, and they need server configuration.)
    * A session ended by `destroy` or a regenerate leaves the index at once and is not
-   * reported. Records written before the index existed are reclaimed by their TTL unreported.
+   * reported. Records written before the index existed are reclaimed by their TTL unreported,
+   * and so is an expired record not yet swept when a create reuses its key (client keys are
+   * random: only an import or a test does that).
    */
   async sweep(now: number, options: SweepOptions = {}): Promise<number> {
     await this.#call(async () => {});
@@ -342,7 +344,7 @@ export class RedisStore implements SessionStore {
 
   /** The expiry index of a client's record: the one of its slot on Cluster, else the one index. */
   #indexOf(clientKey: string): string {
-    const tag = this.client.isCluster ? (slotTags()[keySlot(this.#key(clientKey)) % SLOT_COUNT] as string) : '';
+    const tag = this.client.isCluster ? (slotTags()[keySlot(this.#key(clientKey))] as string) : '';
     return expiryIndexKey(this.#options.prefix, tag);
   }
 
