@@ -11,6 +11,8 @@
  *   `used_memory` per session (key, hash, TTL and the expiry index entry together), and
  *   the expiry index's bytes per member at one index for every session (standalone) and
  *   at about 610 members per index (10M sessions over 16,384 Cluster slots).
+ * - The same 5-entry sessions through a loopback 3-master Cluster (started here): per
+ *   master, its `used_memory` growth per session it holds (the per-shard check).
  * - PostgreSQL (a schema of its own, dropped at exit): table + index bytes per session
  *   after importing `--postgres-sessions` sessions of 5 entries (`pg_table_size`,
  *   `pg_indexes_size` of both tables, after VACUUM ANALYZE).
@@ -135,6 +137,43 @@ async function redisFigures() {
   }
 }
 
+/**
+ * The per-shard check on a loopback 3-master Cluster: the same 5-entry sessions imported
+ * through the Cluster, and per master its `used_memory` growth over the sessions it holds
+ * (the keys of the store's prefix, by `DBSIZE`-like counts of its own keys).
+ */
+async function clusterFigures() {
+  const { startRedisCluster } = await import('../test/support/redis-cluster.js');
+  const cluster = await startRedisCluster();
+  const admins = cluster.ports.map((port) => new Redis(`redis://127.0.0.1:${port}`));
+  try {
+    const store = new RedisStore({ url: cluster.url, prefix: 'capc:' });
+    const before = await Promise.all(admins.map(usedMemory));
+    await importAll(
+      store,
+      Array.from({ length: redisSessions }, (_, i) => session(i, 5)),
+    );
+    const after = await Promise.all(admins.map(usedMemory));
+    const shards = [];
+    for (const [i, admin] of admins.entries()) {
+      let sessions = 0;
+      let cursor = '0';
+      do {
+        const [next, keys] = await admin.scan(cursor, 'MATCH', 'capc:{*}', 'COUNT', 1000);
+        cursor = next;
+        sessions += keys.length;
+      } while (cursor !== '0');
+      const grown = (after[i] as number) - (before[i] as number);
+      shards.push({ sessions, usedMemoryPerSession: Math.round(grown / sessions) });
+    }
+    await store.close();
+    return { sessions: redisSessions, entriesPerSession: 5, shards };
+  } finally {
+    for (const admin of admins) admin.disconnect();
+    await cluster.stop();
+  }
+}
+
 async function postgresFigures() {
   const pool = new Pool({ connectionString: POSTGRES_URL, max: 2 });
   const schema = `tsession_capacity_${process.pid}`;
@@ -174,12 +213,14 @@ async function postgresFigures() {
 }
 
 const redis = await redisFigures();
+const cluster = await clusterFigures();
 const postgres = await postgresFigures();
 const lines = [
   ...Object.entries(redis.perEntries).map(
     ([n, f]) => `redis: ${n} entries: MEMORY USAGE ${f.memoryUsage} B/session, used_memory +${f.usedMemory} B/session`,
   ),
   `redis: expiry index ${redis.indexPerMember.standalone} B/member (one index of ${redis.sessions}), ${redis.indexPerMember.clusterSlot} B/member (610 per slot)`,
+  `redis cluster: 5 entries, per master: ${cluster.shards.map((s) => `${s.sessions} sessions at ${s.usedMemoryPerSession} B`).join(', ')}`,
   `postgres: ${postgres.sessions} sessions of 5 entries: ${JSON.stringify(postgres.bytesPerSession)} B/session`,
 ];
-emit({ redis, postgres }, `${lines.join('\n')}\n`);
+emit({ redis, cluster, postgres }, `${lines.join('\n')}\n`);
