@@ -294,6 +294,8 @@ describe('RedisStore on a private server (round trips counted by INFO commandsta
     expect((failure as Error).message).toMatch(/only 0 of 1 replicas acknowledged/);
     // the master has the write: the request failed, it may still be applied (as after any timeout)
     expect(await store.load('k', T0)).toBeDefined();
+    // a refused commit wrote nothing: it stays a refusal, whatever WAIT answered
+    await expect(store.commit('k', delta, T0)).rejects.toBeInstanceOf(ConflictError);
     await store.destroy('k').catch(() => undefined); // a script's first run on a connection is an EVAL
     expect(await store.load('k', T0)).toBeUndefined();
     await store.commit('k', delta, T0).catch(() => undefined);

@@ -128,7 +128,11 @@ export class RedisStore implements SessionStore {
     const keys = [this.#key(key), this.#indexOf(key)];
     if (delta.replaces !== undefined && !twoStep) keys.push(this.#key(delta.replaces));
     const args = commitArgs(delta, writes, now, this.#options.graceMs);
-    const reply = (await this.#write(COMMIT_COMMAND, [keys.length, ...keys, ...args])) as CommitReply;
+    const reply = (await this.#write(
+      COMMIT_COMMAND,
+      [keys.length, ...keys, ...args],
+      (r) => (r as CommitReply)[0] === 'ok',
+    )) as CommitReply;
     if (reply[0] !== 'ok') throw refusalOf(reply, writes);
     if (twoStep) await this.#retire(key, delta, now);
     return { evicted: [] };
@@ -136,7 +140,8 @@ export class RedisStore implements SessionStore {
 
   /** Deletes the record and its expiry index entry (one script), so no sweep reports it as expired later. */
   async destroy(key: string): Promise<boolean> {
-    return ((await this.#write(DESTROY_COMMAND, [this.#key(key), this.#indexOf(key)])) as number) > 0;
+    const args = [this.#key(key), this.#indexOf(key)];
+    return ((await this.#write(DESTROY_COMMAND, args, (deleted) => deleted === 1)) as number) > 0;
   }
 
   /**
@@ -241,10 +246,11 @@ export class RedisStore implements SessionStore {
 
   /**
    * Runs a writing script; with `waitReplicas`, sends `WAIT` right behind it (one round
-   * trip, to the same node) and fails with `StoreUnavailableError` when too few replicas
-   * acknowledged the write in time.
+   * trip, to the same node: a pipeline goes to the node of its keys) and, when the script
+   * wrote something (`wrote(reply)`), fails with `StoreUnavailableError` if too few replicas
+   * acknowledged it in time. A refused commit wrote nothing, so it stays a refusal.
    */
-  async #write(command: string, args: (string | number)[]): Promise<unknown> {
+  async #write(command: string, args: (string | number)[], wrote: (reply: unknown) => boolean): Promise<unknown> {
     const { waitReplicas, waitMs } = this.#options;
     if (waitReplicas === 0) return this.#call(() => this.#scripted(command)(...args));
     const results = await this.#call(async () => {
@@ -258,6 +264,7 @@ export class RedisStore implements SessionStore {
     });
     const [[scriptError, reply] = [null, undefined], [waitError, acked] = [null, 0]] = results;
     if (scriptError) throw mapRedisError(scriptError);
+    if (!wrote(reply)) return reply;
     if (waitError) throw mapRedisError(waitError);
     if ((acked as number) < waitReplicas) {
       throw new StoreUnavailableError(
@@ -277,7 +284,8 @@ export class RedisStore implements SessionStore {
     let retired: unknown;
     try {
       const index = this.#indexOf(delta.replaces as string);
-      retired = await this.#write(RETIRE_COMMAND, [replaced, index, now, ...replacedArgs(delta)]);
+      const args = [replaced, index, now, ...replacedArgs(delta)];
+      retired = await this.#write(RETIRE_COMMAND, args, (reply) => reply !== 2);
     } catch (error) {
       await this.destroy(key).catch(() => {});
       throw error;
