@@ -202,7 +202,11 @@ export interface StoreCapabilities {
   readonly atomicRegenerate: boolean;
   /** Keeps per-entry versions, so concurrent changes to different keys merge and same-key races are detected. */
   readonly perKeyVersions: boolean;
-  /** Reclaims expired records by itself (e.g. Redis key TTLs); `sweep` may then do little. */
+  /**
+   * Reclaims expired records by itself and needs no sweep (e.g. an express-session store's own
+   * expiry); `sweep` may then do little. False when only a sweep reports expiries, as for
+   * Redis, whose key TTLs reclaim the data but whose sweep reports it and clears its expiry index.
+   */
   readonly selfExpiring: boolean;
 }
 

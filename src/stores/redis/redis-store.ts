@@ -107,7 +107,9 @@ export class RedisStore implements SessionStore {
       limit: false,
       atomicRegenerate: !this.client.isCluster,
       perKeyVersions: true,
-      selfExpiring: true,
+      // Key TTLs reclaim the data, but only a sweep reports the expiries (onEnd) and clears
+      // their expiry index entries: the container sweeps it on its default timer.
+      selfExpiring: false,
     };
   }
 
