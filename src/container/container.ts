@@ -53,8 +53,9 @@ export interface SessionDataContainerOptions {
    * sweeping to the app (`manager.sweep()`, the CLI). The container is the only owner of
    * sweeping: stores keep no timer of their own.
    * @default {@link DEFAULT_SWEEP_INTERVAL} (60) for a store that does not expire records by
-   *   itself (`capabilities.selfExpiring` false: memory, SQLite, PostgreSQL), else 0 (Redis key
-   *   TTLs and an express-session store's own expiry reclaim records).
+   *   itself (`capabilities.selfExpiring` false: memory, SQLite, PostgreSQL, and Redis, whose
+   *   sweep reports what its key TTLs reclaimed), else 0 (an express-session store's own expiry
+   *   reclaims records).
    */
   sweepIntervalSeconds?: number;
   /** Where errors of timed sweeps go. @default console.error */

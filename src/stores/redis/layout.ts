@@ -15,6 +15,9 @@
  *   UTF-8 bytes of its entries, packages holding keys, and keys per package, kept by every
  *   commit so the caps are checked without reading every entry.
  *
+ * Beside the hashes, the expiry index (see {@link expiryIndexKey}) lists every record that
+ * expires, by its `expiresAt`; the commit, destroy, retire and sweep scripts keep it.
+ *
  * The metadata's leading `1` is the format marker: version 1 is the first released
  * layout (nothing before it was published); any later change of a stored shape bumps it.
  *
@@ -33,6 +36,16 @@ export const FORMAT_VERSION = '1';
 /** The Redis key of a client's hash. */
 export function redisKey(prefix: string, clientKey: string): string {
   return `${prefix}{${clientKey}}`;
+}
+
+/**
+ * The expiry index `<prefix>{<tag>}:expiry`: a sorted set of client keys scored by their
+ * `expiresAt`. On Cluster there is one per hash slot (`tag` hashes to the slot, see
+ * `slots.ts`), so a record and its index entry are changed by one script; standalone
+ * Redis has one (`tag` empty). It never matches {@link matchPattern}: it does not end in `}`.
+ */
+export function expiryIndexKey(prefix: string, tag: string): string {
+  return `${prefix}{${tag}}:expiry`;
 }
 
 /** The client key inside a Redis key made by {@link redisKey}, or undefined for a foreign key. */
