@@ -29,6 +29,21 @@ export { userAgentClass } from './session/fingerprint.js';
 export { SessionManager, type SessionManagerOptions } from './session/manager.js';
 export { PackageData } from './session/package-data.js';
 export {
+  definePackage,
+  type InferOutput,
+  type InvalidPolicy,
+  type InvalidStoredValue,
+  PackageDefinition,
+  type PackageDefinitionOptions,
+  type PackageKeySchemas,
+  type ShapeOfKeys,
+  type StandardIssue,
+  type StandardResult,
+  type StandardSchema,
+  type StandardSchemaProps,
+} from './session/package-definition.js';
+export {
+  type PackageRef,
   type PackageShape,
   type RegenerateOptions,
   Session,

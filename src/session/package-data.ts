@@ -1,6 +1,7 @@
 import type { SessionCodec } from '../codec/codec.js';
 import { entryBytes } from '../stores/record.js';
 import type { EntryWrite, StoredEntry } from '../stores/types.js';
+import type { PackageDefinition } from './package-definition.js';
 
 /** A loaded entry: its stored encoding and version, and the value it decoded to, once read. */
 interface Original {
@@ -37,25 +38,60 @@ export class PackageData<T extends object = Record<string, unknown>>
   readonly #read = new Set<string>();
   readonly #codec: SessionCodec;
   readonly #guard: PackageGuard;
+  /** The package's schemas, when it was declared with `definePackage`. */
+  readonly #definition: PackageDefinition | undefined;
 
-  /** @internal Made by `Session`; apps get instances from `session.get()`. */
+  /**
+   * @internal Made by `Session`; apps get instances from `session.get()`. With a definition,
+   * the stored values are decoded and validated now, by its `onInvalid` policy (it throws
+   * `SessionValidationError` under `'fail'`).
+   */
   static create<T extends object>(
     pkg: string,
     entries: readonly StoredEntry[],
     codec: SessionCodec,
     guard: PackageGuard,
+    definition?: PackageDefinition,
   ): PackageData<T> {
-    return new PackageData<T>(pkg, entries, codec, guard);
+    return new PackageData<T>(pkg, entries, codec, guard, definition);
   }
 
   // Private for the same reason as Session's: the declarations must say that apps cannot make one.
-  private constructor(pkg: string, entries: readonly StoredEntry[], codec: SessionCodec, guard: PackageGuard) {
+  private constructor(
+    pkg: string,
+    entries: readonly StoredEntry[],
+    codec: SessionCodec,
+    guard: PackageGuard,
+    definition: PackageDefinition | undefined,
+  ) {
     this.pkg = pkg;
     this.#codec = codec;
     this.#guard = guard;
+    this.#definition = definition;
     for (const entry of entries) {
       this.#originals.set(entry.key, { encoded: entry.value, version: entry.version });
       this.#values.set(entry.key, NOT_DECODED);
+    }
+    if (definition !== undefined) this.#validateStored(definition);
+  }
+
+  /**
+   * Validates every stored value (decoding it) so that `has`, `size` and `keys` agree with
+   * `get` from the start. A dropped key is deleted at commit, expecting the version read:
+   * if a concurrent request rewrote it meanwhile, the commit conflicts instead of deleting that.
+   */
+  #validateStored(definition: PackageDefinition): void {
+    for (const [key, original] of this.#originals) {
+      const decoded = this.#codec.decode(original.encoded);
+      original.decoded = decoded;
+      const checked = definition.checkStored(key, decoded);
+      if (checked !== undefined) {
+        this.#values.set(key, checked.value);
+        continue;
+      }
+      this.#values.delete(key);
+      this.#exposed.add(key);
+      this.#read.add(key);
     }
   }
 
@@ -189,7 +225,22 @@ export class PackageData<T extends object = Record<string, unknown>>
     if (value === NOT_DECODED) return SAME;
     if (original && 'decoded' in original && isPrimitive(value) && Object.is(original.decoded, value)) return SAME;
     const encoded = this.#codec.encode(value, [this.pkg, key]);
-    return original?.encoded === encoded ? SAME : encoded;
+    if (original?.encoded === encoded) return SAME;
+    // Validated only when it changed: an unchanged value is the stored one, validated when the package opened.
+    return this.#definition === undefined ? encoded : this.#validatedEncoding(key, value, encoded, original);
+  }
+
+  /** The encoding to store for a changed value of a validated package: its schema's output's. */
+  #validatedEncoding(
+    key: string,
+    value: unknown,
+    encoded: string,
+    original: Original | undefined,
+  ): string | typeof SAME {
+    const output = (this.#definition as PackageDefinition).check(key, value);
+    if (output === value) return encoded;
+    const reencoded = this.#codec.encode(output, [this.pkg, key]);
+    return original?.encoded === reencoded ? SAME : reencoded;
   }
 
   #readAll(): void {
