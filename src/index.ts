@@ -24,6 +24,7 @@ export {
   type SessionDataContainerOptions,
   type SessionEndReason,
 } from './container/container.js';
+export type { SessionTelemetry, StoreOperation, TelemetryProbe } from './container/telemetry.js';
 export * from './errors.js';
 export { userAgentClass } from './session/fingerprint.js';
 export { SessionManager, type SessionManagerOptions } from './session/manager.js';
