@@ -89,7 +89,7 @@ export class Session {
    */
   get<T extends object>(pkg: PackageDefinition<string, T>): Promise<PackageData<T>>;
   get<P extends string>(pkg: P): Promise<PackageData<PackageShape<P>>>;
-  async get(pkg: PackageRef): Promise<PackageData<object>> {
+  async get(pkg: PackageRef): Promise<PackageData<Record<string, unknown>>> {
     this.#assertOpen();
     const id = this.#packageId(pkg);
     const state = await this.#loadedState(id);
@@ -143,7 +143,7 @@ export class Session {
   /** The package's data if this client has any, else undefined; never creates anything (SPEC 14). */
   peek<T extends object>(pkg: PackageDefinition<string, T>): Promise<PackageData<T> | undefined>;
   peek<P extends string>(pkg: P): Promise<PackageData<PackageShape<P>> | undefined>;
-  async peek(pkg: PackageRef): Promise<PackageData<object> | undefined> {
+  async peek(pkg: PackageRef): Promise<PackageData<Record<string, unknown>> | undefined> {
     this.#assertOpen();
     const id = this.#packageId(pkg);
     const state = await this.#loadedState(id);
