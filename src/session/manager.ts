@@ -2,7 +2,7 @@ import type { ClientIdManager, SessionRequest } from '../client-id/types.js';
 import type { SessionDataContainer } from '../container/container.js';
 import { SessionConfigError } from '../errors.js';
 import { PackageDefinition } from './package-definition.js';
-import { Session, type SessionContext } from './session.js';
+import { checkPackageId, Session, type SessionContext } from './session.js';
 
 /** Options of {@link SessionManager}. */
 export interface SessionManagerOptions {
@@ -102,6 +102,13 @@ function definitionsById(packages: readonly PackageDefinition[]): ReadonlyMap<st
   for (const definition of packages) {
     if (!(definition instanceof PackageDefinition)) {
       throw new SessionConfigError('SessionManager: every entry of `packages` must come from definePackage()');
+    }
+    try {
+      checkPackageId(definition.id);
+    } catch (error) {
+      throw new SessionConfigError(
+        `SessionManager: in \`packages\`: ${(error as Error).message.replace(/^tsession: /, '')}`,
+      );
     }
     if (byId.has(definition.id))
       throw new SessionConfigError(`SessionManager: the package '${definition.id}' is defined twice in \`packages\``);

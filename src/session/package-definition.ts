@@ -133,9 +133,9 @@ export class PackageDefinition<P extends string = string, T extends object = obj
     if (schema === undefined)
       return { ok: false, issues: [{ message: 'the key is not declared in the package definition', path: [] }] };
     const result = schema['~standard'].validate(value);
-    if (result instanceof Promise) {
-      // Nobody awaits it: keep a rejection from surfacing as an unhandled one.
-      result.catch(() => {});
+    if (isThenable(result)) {
+      // Nobody awaits it: keep a rejected promise from surfacing as an unhandled rejection.
+      if (result instanceof Promise) result.catch(() => {});
       return { ok: false, issues: [{ message: ASYNC_SCHEMA, path: [] }] };
     }
     return result.issues === undefined
@@ -150,6 +150,10 @@ export class PackageDefinition<P extends string = string, T extends object = obj
  */
 const ASYNC_SCHEMA =
   'the schema validated asynchronously; tsession validates synchronously (at commit and when a package opens): use a synchronous schema';
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
+}
 
 function toIssue(issue: StandardIssue): ValidationIssue {
   // Array.from, not path.map: a library's path may be an Array subclass whose species constructor

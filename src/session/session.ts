@@ -434,7 +434,8 @@ export class Session {
 
 const PACKAGE_ID = /^[^\0]{1,256}$/;
 
-function checkPackageId(pkg: string): void {
+/** @internal Throws `TypeError` for a package id that is reserved, empty, too long or holds NUL. */
+export function checkPackageId(pkg: string): void {
   if (pkg === INTERNAL_PACKAGE) throw new TypeError(`tsession: the package id ${INTERNAL_PACKAGE} is reserved`);
   if (typeof pkg !== 'string' || !PACKAGE_ID.test(pkg)) {
     throw new TypeError(

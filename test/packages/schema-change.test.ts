@@ -132,6 +132,19 @@ describe.each(stores)('a schema change between two app versions on %s', (name, a
     expect(JSON.parse((await v1.get('/read', cookie)).body)).toEqual({ items: ['apple'], coupon: 'SAVE' });
   });
 
+  it.skipIf(!available)('lets a policy function decide per value: here, fail on items', async () => {
+    const seen: string[] = [];
+    const policy: InvalidPolicy = (invalid) => {
+      seen.push(invalid.key);
+      return invalid.key === 'items' ? 'fail' : 'drop';
+    };
+    const { v1, v2, cookie } = await versions(`${name.toLowerCase()}_decide`, cartV2(policy));
+    expect((await v2.get('/read', cookie)).status).toBe(500);
+    expect(seen).toEqual(['items']);
+    expect((v2.errors.at(-1) as SessionValidationError).stored).toBe(true);
+    expect(JSON.parse((await v1.get('/read', cookie)).body)).toEqual({ items: ['apple'], coupon: 'SAVE' });
+  });
+
   it.skipIf(!available)('migrates with a transform, storing the migrated value once read', async () => {
     const { v2, cookie } = await versions(`${name.toLowerCase()}_migrate`, cartV2Migrating());
     const migrated = { items: [{ sku: 'apple', qty: 1 }], coupon: 'SAVE' };

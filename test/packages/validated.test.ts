@@ -125,6 +125,21 @@ describe('package definitions', () => {
     expect(store.commits).toBe(0);
   });
 
+  it('refuse a schema that answers with any thenable, not only a Promise', async () => {
+    const thenable: StandardSchema<string[]> = {
+      '~standard': {
+        version: 1,
+        vendor: 'test',
+        validate: (value) => ({ then: (done: (r: unknown) => void) => done({ value }) }) as never,
+      },
+    };
+    const store = new CountingStore();
+    app = await startApp(store, definePackage('shop.cart', { items: thenable, coupon: thenable }));
+    expect((await app.get('/blind?item=apple')).status).toBe(500);
+    expect(lastValidationError(app).message).toContain('asynchronously');
+    expect(store.calls).toBe(0);
+  });
+
   it('refuse schemas that are not Standard Schemas, and a bad policy, at definition', () => {
     expect(() => definePackage('p', { a: {} as StandardSchema })).toThrow(SessionConfigError);
     expect(() => definePackage('p', { a: { '~standard': {} } as StandardSchema })).toThrow(/Standard Schema/);
@@ -140,6 +155,10 @@ describe('package definitions', () => {
     const cart = cartWith('zod');
     expect(() => new SessionManager({ ...base, packages: [cart, cartWith('valibot')] })).toThrow(/defined twice/);
     expect(() => new SessionManager({ ...base, packages: [{ id: 'x' } as never] })).toThrow(SessionConfigError);
+    expect(() => new SessionManager({ ...base, packages: [definePackage('tsession:internal', {})] })).toThrow(
+      /reserved/,
+    );
+    expect(() => new SessionManager({ ...base, packages: [definePackage('a\0b', {})] })).toThrow(SessionConfigError);
     expect(() => new SessionManager({ ...base, packages: [cart] })).not.toThrow();
   });
 
