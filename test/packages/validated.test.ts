@@ -130,6 +130,7 @@ describe('package definitions', () => {
       '~standard': {
         version: 1,
         vendor: 'test',
+        // biome-ignore lint/suspicious/noThenProperty: a thenable that is not a Promise is the point
         validate: (value) => ({ then: (done: (r: unknown) => void) => done({ value }) }) as never,
       },
     };
