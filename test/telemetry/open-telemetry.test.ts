@@ -5,7 +5,10 @@
  * started and ended by each reason. A container without `telemetry` reports nothing, even with
  * an SDK registered globally.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { metrics, trace } from '@opentelemetry/api';
 import {
   AggregationTemporality,
@@ -16,14 +19,26 @@ import {
   PeriodicExportingMetricReader,
 } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { afterEach, describe, expect, it } from 'vitest';
+import { Pool } from 'pg';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { withSessions } from '../../src/adapters/http/index.js';
-import { CookieClientIdManager, type Session, SessionDataContainer, SessionManager } from '../../src/index.js';
+import {
+  CookieClientIdManager,
+  type Session,
+  SessionDataContainer,
+  SessionManager,
+  type SessionStore,
+} from '../../src/index.js';
+import { MemoryStore } from '../../src/stores/memory/index.js';
+import { PostgresStore } from '../../src/stores/postgres/index.js';
+import { RedisStore } from '../../src/stores/redis/index.js';
+import { SqliteStore } from '../../src/stores/sqlite/index.js';
 import { openTelemetry } from '../../src/telemetry/index.js';
 import { listen } from '../adapters/support/node.js';
 import { Gate } from '../adapters/support/routes.js';
 import { CountingStore } from '../adapters/support/store.js';
-import { manualClock, SECRET } from '../helpers.js';
+import { countCalls, manualClock, SECRET } from '../helpers.js';
+import { POSTGRES_URL, REDIS_URL, serviceAvailable, uniquePrefix } from '../support/services.js';
 
 /** An SDK pipeline whose metrics and spans the test reads on demand. */
 function sdk() {
@@ -237,5 +252,67 @@ describe('openTelemetry() on a container', () => {
       metrics.disable();
       trace.disable();
     }
+  });
+});
+
+const redis = await serviceAvailable('redis');
+const postgres = await serviceAvailable('postgres');
+const dir = mkdtempSync(join(tmpdir(), 'tsession-otel-'));
+const schema = uniquePrefix('otel');
+afterAll(async () => {
+  rmSync(dir, { recursive: true, force: true });
+  if (postgres) {
+    const admin = new Pool({ connectionString: POSTGRES_URL, max: 1 });
+    await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await admin.end();
+  }
+});
+
+const stores: [string, boolean, () => Promise<SessionStore>][] = [
+  ['MemoryStore', true, async () => new MemoryStore({ sweepIntervalSeconds: 0 })],
+  ['SqliteStore', true, async () => new SqliteStore({ path: join(dir, 'otel.db') })],
+  ['RedisStore', redis, async () => new RedisStore({ url: REDIS_URL, prefix: `${uniquePrefix('otel')}:` })],
+  [
+    'PostgresStore',
+    postgres,
+    async () => {
+      const store = new PostgresStore({ connectionString: POSTGRES_URL, schema, table: 'otel' });
+      await store.migrate();
+      return store;
+    },
+  ],
+];
+
+describe.each(stores)('openTelemetry() on %s', (name, available, open) => {
+  it.skipIf(!available)('counts and traces each round trip the store saw, under its class name', async () => {
+    pipeline = sdk();
+    const store = await open();
+    const calls = countCalls(store);
+    const telemetry = openTelemetry({ meterProvider: pipeline.meterProvider, tracerProvider: pipeline.tracerProvider });
+    const container = new SessionDataContainer({ store, sweepIntervalSeconds: 0, telemetry });
+    const app = await startApp(container, new Gate());
+    try {
+      const a = await app.get('/write');
+      await app.get('/write', a.cookie);
+      const b = await app.get('/login', a.cookie);
+      await app.get('/read', b.cookie);
+      await app.get('/logout', b.cookie);
+      await app.get('/read', b.cookie);
+    } finally {
+      await app.close();
+      await store.close();
+    }
+    expect(total(await pipeline.points('tsession.loads'), { 'tsession.store': name })).toBe(calls.load);
+    expect(total(await pipeline.points('tsession.loads'), { 'tsession.outcome': 'missing' })).toBe(1);
+    expect(total(await pipeline.points('tsession.commits'), { 'tsession.outcome': 'ok' })).toBe(calls.commit);
+    expect(total(await pipeline.points('tsession.sessions.started'))).toBe(2);
+    const ended = await pipeline.points('tsession.sessions.ended');
+    expect([
+      total(ended, { 'tsession.end.reason': 'regenerated' }),
+      total(ended, { 'tsession.end.reason': 'invalidated' }),
+    ]).toEqual([1, 1]);
+    const spans = pipeline.spans.getFinishedSpans();
+    expect(spans).toHaveLength(calls.load + calls.commit + calls.destroy);
+    expect(spans.every((s) => s.attributes['tsession.store'] === name && s.status.code !== 2)).toBe(true);
   });
 });
