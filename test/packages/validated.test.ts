@@ -11,6 +11,7 @@ import { withSessions } from '../../src/adapters/http/index.js';
 import {
   CookieClientIdManager,
   definePackage,
+  jsonCodec,
   SessionConfigError,
   SessionDataContainer,
   SessionManager,
@@ -19,7 +20,7 @@ import {
 } from '../../src/index.js';
 import { listen } from '../adapters/support/node.js';
 import { CountingStore } from '../adapters/support/store.js';
-import { SECRET } from '../helpers.js';
+import { browser, SECRET } from '../helpers.js';
 import { type App, cartWith, LIBRARIES, startApp } from './app.js';
 
 let app: App | undefined;
@@ -184,5 +185,54 @@ describe('package definitions', () => {
     } finally {
       await running.close();
     }
+  });
+});
+
+describe('packages without a definition', () => {
+  it('stay lazy beside validated ones: only the values read are decoded, and nothing is validated', async () => {
+    const decoded: string[] = [];
+    const codec = {
+      encode: (value: unknown, path: readonly string[]) => jsonCodec.encode(value, path),
+      decode: (text: string) => {
+        decoded.push(text);
+        return jsonCodec.decode(text);
+      },
+    };
+    let validations = 0;
+    const counted: StandardSchema<number> = {
+      '~standard': {
+        version: 1,
+        vendor: 'test',
+        validate: (value) => {
+          validations++;
+          return { value: value as number };
+        },
+      },
+    };
+    const manager = new SessionManager({
+      clientIds: new CookieClientIdManager({ secret: SECRET }),
+      container: new SessionDataContainer({ store: new CountingStore(), sweepIntervalSeconds: 0, codec }),
+      packages: [definePackage('app.checked', { a: counted, b: counted })],
+    });
+    const client = browser(manager);
+    await client.visit(async (session) => {
+      const free = await session.get('app.free');
+      for (const key of ['a', 'b', 'c']) free.set(key, 1);
+      const checked = await session.get('app.checked');
+      checked.set('a', 1);
+      checked.set('b', 2);
+    });
+    expect(validations).toBe(2);
+    decoded.length = 0;
+    validations = 0;
+    await client.visit(async (session) => {
+      expect((await session.get('app.free')).get('b')).toBe(1);
+    });
+    expect([decoded.length, validations]).toEqual([1, 0]);
+    await client.visit(async (session) => {
+      expect((await session.get('app.checked')).size).toBe(2);
+    });
+    // A validated package decodes and validates every stored value when it opens.
+    expect([decoded.length, validations]).toEqual([3, 2]);
   });
 });
