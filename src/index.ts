@@ -28,6 +28,7 @@ export type { SessionTelemetry, StoreOperation, TelemetryProbe } from './contain
 export * from './errors.js';
 export { userAgentClass } from './session/fingerprint.js';
 export { SessionManager, type SessionManagerOptions } from './session/manager.js';
+export { SessionNameError } from './session/names.js';
 export { PackageData } from './session/package-data.js';
 export {
   definePackage,

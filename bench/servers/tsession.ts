@@ -12,7 +12,7 @@ import { benchTelemetry } from '../lib/telemetry.js';
 import { countCommand, countWrites, serve, text, unavailable } from './harness.js';
 
 const kind = (process.argv[2] ?? 'memory') as StoreKind;
-const opened = await openStore(kind, { sweepIntervalSeconds: 60 }, countCommand);
+const opened = await openStore(kind, {}, countCommand);
 if (typeof opened === 'string') unavailable(opened);
 const { store } = opened;
 countWrites(store, 'commit');

@@ -33,8 +33,12 @@ export class CsrfGuard {
     if (origin !== null && origin !== new URL(request.url).origin) return false;
     const expected = cookieToken(request);
     const given = form.get('csrf');
-    if (!expected || typeof given !== 'string' || given.length !== expected.length) return false;
-    return timingSafeEqual(Buffer.from(given), Buffer.from(expected));
+    if (!expected || typeof given !== 'string') return false;
+    // Compare bytes, not characters: text of equal length can differ in UTF-8 byte length,
+    // and timingSafeEqual throws (RangeError) on buffers of different lengths.
+    const givenBytes = Buffer.from(given, 'utf8');
+    const expectedBytes = Buffer.from(expected, 'utf8');
+    return givenBytes.length === expectedBytes.length && timingSafeEqual(givenBytes, expectedBytes);
   }
 }
 

@@ -1,3 +1,4 @@
+import { errorAnswer } from '../adapters/shared/errors.js';
 import { SessionDataContainer } from '../container/container.js';
 import { SessionConfigError } from '../errors.js';
 import type { SessionManager } from '../session/manager.js';
@@ -66,8 +67,20 @@ export function createAdminHandler(
   const history = new History();
 
   return async function adminHandler(request) {
+    try {
+      return await handle(request);
+    } catch (error) {
+      // The handler never throws (SPEC 49): a store or authorize failure is an answer, its detail stays server-side.
+      const { status, message } = errorAnswer(error);
+      return text(status, message);
+    }
+  };
+
+  async function handle(request: Request): Promise<Response> {
     if (!(await options.authorize(request))) return text(403, 'Forbidden');
     const url = new URL(request.url);
+    // A malformed escape in the path would make every decodeURIComponent below throw: refuse it once, here.
+    if (!decodable(url.pathname)) return text(400, 'Bad Request: malformed percent-encoding in the path');
     if (!url.pathname.startsWith(base) && `${url.pathname}/` !== base) return text(404, 'Not Found');
     const route = url.pathname.slice(base.length);
     const { token, setCookie } = csrf.token(request);
@@ -75,7 +88,7 @@ export function createAdminHandler(
     const response = await answer(request, route, url, ctx);
     if (setCookie) response.headers.append('Set-Cookie', setCookie);
     return response;
-  };
+  }
 
   async function answer(request: Request, route: string, url: URL, ctx: PageContext): Promise<Response> {
     const now = container.clock();
@@ -145,6 +158,16 @@ export function createAdminHandler(
         'Content-Disposition': `attachment; filename="sessions-${new Date(now * 1000).toISOString().slice(0, 10)}.jsonl"`,
       },
     });
+  }
+}
+
+/** True when every `%` escape in `path` decodes (to well-formed UTF-8). */
+function decodable(path: string): boolean {
+  try {
+    decodeURIComponent(path);
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -90,6 +90,11 @@ function renderValue(codec: SessionCodec, encoded: string): string {
   }
 }
 
+/** A stored time as a `<time>` element; a time no `Date` can hold (a corrupt or hand-made record) as plain text. */
 function time(seconds: number): string {
-  return `<time datetime="${new Date(seconds * 1000).toISOString()}">${new Date(seconds * 1000).toISOString().replace('T', ' ').slice(0, 19)}</time>`;
+  const date = new Date(seconds * 1000);
+  if (Number.isNaN(date.getTime()))
+    return `<span class="muted">${escapeHtml(String(seconds))} (not a valid time)</span>`;
+  const iso = date.toISOString();
+  return `<time datetime="${iso}">${iso.replace('T', ' ').slice(0, 19)}</time>`;
 }

@@ -1,7 +1,7 @@
 import { type SerializeOptions, serialize } from 'cookie';
 import { MissingClientIdError, SessionConfigError } from '../errors.js';
 import { type Clock, systemClock } from '../time.js';
-import { IdSigner, type VerifiedId } from './signing.js';
+import { clientKeyOf, IdSigner, isThirdPartyClientKey, type VerifiedId } from './signing.js';
 import {
   type ClientIdManager,
   type ClientIdReading,
@@ -48,8 +48,26 @@ export interface CookieClientIdOptions {
    * @default false
    */
   thirdParty?: boolean;
-  /** Where to read the id, in priority order; `url` is the query parameter and `form` the form field of the cookie's name. @default ['cookie'] */
+  /**
+   * Where to read the id, in priority order; `url` is the query parameter and `form` the
+   * form field of the cookie's name. @default ['cookie']
+   *
+   * Security: an id in a URL travels in links, so anyone can hand a victim a link that
+   * carries the attacker's id (session fixation), and it leaks through `Referer`,
+   * history and logs. Call `session.regenerate()` at every privilege change (login), and
+   * leave {@link CookieClientIdOptions.cookieFromUrlOrForm} off, so such an id is never
+   * made the victim's cookie.
+   */
   conveyances?: readonly CookieConveyance[];
+  /**
+   * Re-send an id that arrived by the `url` or `form` conveyance (and not in the cookie, SPEC 46)
+   * as a `Set-Cookie`, e.g. when its `lifetime` is refreshed or it was signed by an older
+   * secret. Off by default: it would turn a link an attacker made into the victim's
+   * lasting cookie, so that fixation needs nothing but a click. Fresh ids issued by this
+   * manager are always sent as cookies.
+   * @default false
+   */
+  cookieFromUrlOrForm?: boolean;
   /** Send `Cache-Control: private, no-store` instead of `no-cache="Set-Cookie"` with a new cookie. @default false */
   strictCacheControl?: boolean;
   /** The clock used for cookie expiry. @default the system clock */
@@ -58,8 +76,7 @@ export interface CookieClientIdOptions {
 
 /** A far-future expiry for `lifetime: 0`; browsers clamp it to their own maximum (400 days in current ones). */
 const FAR_FUTURE = new Date('9999-12-31T23:59:59Z');
-const THIRD_PARTY_ID = /^[\x21-\x7e]{1,256}$/;
-/** Same-name cookies tried per request: enough for real path/domain overlaps, bounded against floods. */
+/** Same-name cookies tried per request: enough for real path/domain overlaps, bounded against floods (SPEC 47). */
 const MAX_SAME_NAME_COOKIES = 4;
 const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
@@ -121,6 +138,7 @@ export class CookieClientIdManager implements ClientIdManager {
 
   deliver(request: SessionRequest, id: string): HeaderEntry[] {
     if (this.#options.thirdParty) return [];
+    if (!this.#options.cookieFromUrlOrForm && this.#conveyedOutsideCookie(request, id)) return [];
     const cookie = serialize(this.cookieName, id, this.#attributes(request, this.#expiry()));
     return [['Set-Cookie', cookie], ...cachePreventionHeaders(this.#options.strictCacheControl ?? false)];
   }
@@ -155,9 +173,21 @@ export class CookieClientIdManager implements ClientIdManager {
     }
   }
 
+  /**
+   * True when the request carried `id`'s key by url or form and not in a cookie: the id
+   * came from a link or a page, which may be an attacker's, so it is not made a cookie.
+   * Compares the unsigned key part only: no signature is verified again.
+   */
+  #conveyedOutsideCookie(request: SessionRequest, id: string): boolean {
+    const key = clientKeyOf(id);
+    const sameKey = (raw: string) => clientKeyOf(raw) === key;
+    const elsewhere = this.conveyances.some((c) => c !== 'cookie' && this.#candidates(request, c).some(sameKey));
+    return elsewhere && !this.#candidates(request, 'cookie').some(sameKey);
+  }
+
   #verify(raw: string): VerifiedId | undefined {
     if (this.#signer) return this.#signer.verify(raw);
-    return THIRD_PARTY_ID.test(raw) ? { id: raw, key: raw, stale: false } : undefined;
+    return isThirdPartyClientKey(raw) ? { id: raw, key: raw, stale: false } : undefined;
   }
 
   #expiry(): Date | undefined {

@@ -12,6 +12,28 @@ const MIN_SECRET_LENGTH = 32;
 /** Verified ids remembered per signer (about 200 bytes each). */
 const RECENT_IDS = 10_000;
 
+/**
+ * True when `key` has the form of the random part of a signed client id (24 base64url
+ * characters): the only keys a `Session` under a signing id manager commits under.
+ */
+export function isSignedClientKey(key: unknown): boolean {
+  return typeof key === 'string' && KEY_PATTERN.test(key);
+}
+
+/** A third party's id, used as sent (`thirdParty`): 1 to 256 printable ASCII characters, no space. */
+const THIRD_PARTY_ID = /^[\x21-\x7e]{1,256}$/;
+
+/** True when `key` has the form of an id made by another party (`thirdParty`), which is also its store key. */
+export function isThirdPartyClientKey(key: unknown): boolean {
+  return typeof key === 'string' && THIRD_PARTY_ID.test(key);
+}
+
+/** The random part of a signed id `<key>.<tag>`, what stores are keyed by (the text before the first dot). */
+export function clientKeyOf(id: string): string {
+  const dot = id.indexOf('.');
+  return dot < 0 ? id : id.slice(0, dot);
+}
+
 /** A client id whose tag verified. */
 export interface VerifiedId {
   /** The full id as the client sends it: `<key>.<tag>`. */
@@ -106,6 +128,12 @@ function tag(secret: Buffer, key: string): string {
 }
 
 function checkSecrets(secret: string | readonly string[] | undefined, owner: string): string[] {
+  // Never echo the value: a mistyped secret is still a secret.
+  if (secret != null && typeof secret !== 'string' && !Array.isArray(secret)) {
+    throw new SessionConfigError(
+      `${owner}'s \`secret\` is ${typeof secret === 'object' ? 'an object' : `a ${typeof secret}`}; pass a string of at least ${MIN_SECRET_LENGTH} random characters (e.g. process.env.SESSION_SECRET), or an array of them to rotate`,
+    );
+  }
   const secrets = typeof secret === 'string' ? [secret] : [...(secret ?? [])];
   if (secrets.length === 0) {
     throw new SessionConfigError(

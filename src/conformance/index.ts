@@ -27,7 +27,7 @@ export interface StoreContractOptions {
   /**
    * The capabilities the store declares. Cases that need one the store lacks are left
    * out, and a first case checks that `store.capabilities` says the same.
-   * @default { limit: true, atomicRegenerate: true, perKeyVersions: true }
+   * @default { limit: true, atomicRegenerate: true, perKeyVersions: true, listing: true }
    */
   capabilities?: Partial<ContractCapabilities>;
 }
@@ -70,6 +70,7 @@ export function describeStoreContract(
     limit: true,
     atomicRegenerate: true,
     perKeyVersions: true,
+    listing: true,
     ...options.capabilities,
   };
   let fixture: StoreFixture | undefined;
@@ -96,10 +97,12 @@ export function describeStoreContract(
 
     t.it('declares the capabilities the suite was told about', async () => {
       const declared = harness.store().capabilities;
-      const { limit, atomicRegenerate, perKeyVersions } = declared;
-      assert.deepEqual({ limit, atomicRegenerate, perKeyVersions }, caps);
+      const { limit, atomicRegenerate, perKeyVersions, listing = true } = declared;
+      assert.deepEqual({ limit, atomicRegenerate, perKeyVersions, listing }, caps);
       if (caps.limit)
         assert.equal(typeof harness.store().count, 'function', 'a store with the limit capability implements count()');
+      if (!caps.listing)
+        assert.ok(declared.selfExpiring, 'a store that cannot list (so cannot be swept) must expire by itself');
     });
 
     recordCases(harness);

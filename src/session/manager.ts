@@ -1,8 +1,9 @@
 import type { ClientIdManager, SessionRequest } from '../client-id/types.js';
 import type { SessionDataContainer } from '../container/container.js';
 import { SessionConfigError } from '../errors.js';
+import { packageIdProblem } from './names.js';
 import { PackageDefinition } from './package-definition.js';
-import { checkPackageId, Session, type SessionContext } from './session.js';
+import { Session, type SessionContext } from './session.js';
 
 /** Options of {@link SessionManager}. */
 export interface SessionManagerOptions {
@@ -103,13 +104,8 @@ function definitionsById(packages: readonly PackageDefinition[]): ReadonlyMap<st
     if (!(definition instanceof PackageDefinition)) {
       throw new SessionConfigError('SessionManager: every entry of `packages` must come from definePackage()');
     }
-    try {
-      checkPackageId(definition.id);
-    } catch (error) {
-      throw new SessionConfigError(
-        `SessionManager: in \`packages\`: ${(error as Error).message.replace(/^tsession: /, '')}`,
-      );
-    }
+    const problem = packageIdProblem(definition.id);
+    if (problem !== undefined) throw new SessionConfigError(`SessionManager: in \`packages\`: ${problem}`);
     if (byId.has(definition.id))
       throw new SessionConfigError(`SessionManager: the package '${definition.id}' is defined twice in \`packages\``);
     byId.set(definition.id, definition);

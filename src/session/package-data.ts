@@ -1,13 +1,29 @@
 import type { SessionCodec } from '../codec/codec.js';
 import { entryBytes } from '../stores/record.js';
 import type { EntryWrite, StoredEntry } from '../stores/types.js';
+import { checkKey } from './names.js';
 import type { PackageDefinition } from './package-definition.js';
 
-/** A loaded entry: its stored encoding and version, and the value it decoded to, once read. */
-interface Original {
-  readonly encoded: string;
+/**
+ * Everything one key of a package knows in one request: its stored encoding and version
+ * (when it was loaded), the value the app sees (or {@link ABSENT}), and whether the app
+ * read it (its version is then checked at commit) or was handed it (it may have been
+ * mutated in place, so it is re-encoded at commit). One object per key, in one Map:
+ * a read-only request allocates a slot per key it touches, not four collections.
+ */
+interface Slot {
+  /** The stored encoding, when the key was loaded. */
+  readonly encoded: string | undefined;
+  /** The stored version (0 when the key was not stored). */
   readonly version: number;
-  decoded?: unknown;
+  /** The stored encoding's decoded value, once decoded. */
+  decoded: unknown;
+  /** The value the app sees: the decoded stored one, one it set, or ABSENT. */
+  value: unknown;
+  /** The app depended on the stored value (get, has, iteration): its version is checked at commit. */
+  read: boolean;
+  /** The value may differ from the stored one: written, deleted, or handed out (and so mutable in place). */
+  exposed: boolean;
 }
 
 /** What a package's data asks of the session that holds it before it changes. */
@@ -30,12 +46,10 @@ export class PackageData<T extends object = Record<string, unknown>>
 {
   /** The package id. */
   readonly pkg: string;
-  readonly #originals = new Map<string, Original>();
-  readonly #values = new Map<string, unknown>();
-  /** Keys whose value may differ from the stored one: written, or handed out (and so mutable in place). */
-  readonly #exposed = new Set<string>();
-  /** Keys whose stored value this request depended on: their versions are checked at commit. */
-  readonly #read = new Set<string>();
+  /** Every key touched or loaded, in the order a Map of the present keys would have them (stored first). */
+  readonly #slots = new Map<string, Slot>();
+  /** Keys with a value. */
+  #size = 0;
   readonly #codec: SessionCodec;
   readonly #guard: PackageGuard;
   /** The package's schemas, when it was declared with `definePackage`. */
@@ -69,9 +83,16 @@ export class PackageData<T extends object = Record<string, unknown>>
     this.#guard = guard;
     this.#definition = definition;
     for (const entry of entries) {
-      this.#originals.set(entry.key, { encoded: entry.value, version: entry.version });
-      this.#values.set(entry.key, NOT_DECODED);
+      this.#slots.set(entry.key, {
+        encoded: entry.value,
+        version: entry.version,
+        decoded: NOT_DECODED,
+        value: NOT_DECODED,
+        read: false,
+        exposed: false,
+      });
     }
+    this.#size = this.#slots.size;
     if (definition !== undefined) this.#validateStored(definition);
   }
 
@@ -81,68 +102,87 @@ export class PackageData<T extends object = Record<string, unknown>>
    * if a concurrent request rewrote it meanwhile, the commit conflicts instead of deleting that.
    */
   #validateStored(definition: PackageDefinition): void {
-    for (const [key, original] of this.#originals) {
-      const decoded = this.#codec.decode(original.encoded);
-      original.decoded = decoded;
-      const checked = definition.checkStored(key, decoded);
+    for (const [key, slot] of this.#slots) {
+      slot.decoded = this.#codec.decode(slot.encoded as string);
+      const checked = definition.checkStored(key, slot.decoded);
       if (checked !== undefined) {
-        this.#values.set(key, checked.value);
+        slot.value = checked.value;
         continue;
       }
-      this.#values.delete(key);
-      this.#exposed.add(key);
-      this.#read.add(key);
+      slot.value = ABSENT;
+      slot.exposed = true;
+      slot.read = true;
+      this.#size--;
     }
   }
 
   /** The value under `key`, or undefined. Objects returned may be mutated in place; the change is saved. */
   get<K extends keyof T & string>(key: K): T[K] | undefined {
-    this.#read.add(key);
-    if (!this.#values.has(key)) return undefined;
-    this.#exposed.add(key);
-    return this.#value(key) as T[K];
+    checkKey(key);
+    const slot = this.#slot(key);
+    slot.read = true;
+    if (slot.value === ABSENT) return undefined;
+    slot.exposed = true;
+    return this.#value(slot) as T[K];
   }
 
   /** Stores `value` under `key`. */
   set<K extends keyof T & string>(key: K, value: T[K]): this {
     this.#guard.assertWritable();
     checkKey(key);
-    if (!this.#values.has(key)) this.#guard.beforeNewKey(this.pkg, this.#values.size);
-    this.#values.set(key, value);
-    this.#exposed.add(key);
+    let slot = this.#slots.get(key);
+    if (slot === undefined || slot.value === ABSENT) {
+      this.#guard.beforeNewKey(this.pkg, this.#size);
+      // A key set again after a delete goes last, as in a Map.
+      if (slot) this.#slots.delete(key);
+      slot ??= newSlot();
+      this.#slots.set(key, slot);
+      this.#size++;
+    }
+    slot.value = value;
+    slot.exposed = true;
     return this;
   }
 
   /** True when `key` has a value. */
   has(key: keyof T & string): boolean {
-    this.#read.add(key);
-    return this.#values.has(key);
+    const slot = this.#slot(key);
+    slot.read = true;
+    return slot.value !== ABSENT;
   }
 
   /** Removes `key`; false when it was not there. */
   delete(key: keyof T & string): boolean {
     this.#guard.assertWritable();
-    this.#exposed.add(key);
-    return this.#values.delete(key);
+    const slot = this.#slot(key);
+    slot.exposed = true;
+    if (slot.value === ABSENT) return false;
+    slot.value = ABSENT;
+    this.#size--;
+    return true;
   }
 
   /** Removes every key of this package. */
   clear(): void {
     this.#guard.assertWritable();
-    for (const key of this.#values.keys()) this.#exposed.add(key);
-    this.#values.clear();
+    for (const slot of this.#slots.values()) {
+      if (slot.value === ABSENT) continue;
+      slot.exposed = true;
+      slot.value = ABSENT;
+    }
+    this.#size = 0;
   }
 
   /** How many keys the package holds. */
   get size(): number {
     this.#readAll();
-    return this.#values.size;
+    return this.#size;
   }
 
   /** The keys, in insertion order (stored keys first). */
   keys(): IterableIterator<keyof T & string> {
     this.#readAll();
-    return this.#values.keys() as IterableIterator<keyof T & string>;
+    return this.#presentKeys().values() as IterableIterator<keyof T & string>;
   }
 
   /** The values; objects among them may be mutated in place. */
@@ -153,9 +193,11 @@ export class PackageData<T extends object = Record<string, unknown>>
   /** `[key, value]` pairs; objects among the values may be mutated in place. */
   *entries(): IterableIterator<[keyof T & string, T[keyof T]]> {
     this.#readAll();
-    for (const key of [...this.#values.keys()]) {
-      this.#exposed.add(key);
-      yield [key as keyof T & string, this.#value(key) as T[keyof T]];
+    for (const key of this.#presentKeys()) {
+      const slot = this.#slots.get(key) as Slot;
+      if (slot.value === ABSENT) continue;
+      slot.exposed = true;
+      yield [key as keyof T & string, this.#value(slot) as T[keyof T]];
     }
   }
 
@@ -176,16 +218,16 @@ export class PackageData<T extends object = Record<string, unknown>>
    */
   collectChanges(writes: EntryWrite[]): number {
     let byteSize = 0;
-    for (const [key, original] of this.#originals) {
-      if (!this.#exposed.has(key) && this.#values.has(key)) byteSize += entryBytes(this.pkg, key, original.encoded);
-    }
-    for (const key of this.#exposed) {
-      const encoded = this.#values.has(key) ? this.#encodeIfChanged(key) : undefined;
-      const original = this.#originals.get(key);
+    for (const [key, slot] of this.#slots) {
+      if (!slot.exposed) {
+        if (slot.value !== ABSENT) byteSize += entryBytes(this.pkg, key, slot.encoded as string);
+        continue;
+      }
+      const encoded = slot.value === ABSENT ? undefined : this.#encodeIfChanged(key, slot);
       if (encoded !== undefined)
-        byteSize += entryBytes(this.pkg, key, encoded === SAME ? (original as Original).encoded : encoded);
-      if (encoded === SAME || (encoded === undefined && original === undefined)) continue;
-      const expectVersion = this.#read.has(key) ? (original?.version ?? 0) : undefined;
+        byteSize += entryBytes(this.pkg, key, encoded === SAME ? (slot.encoded as string) : encoded);
+      if (encoded === SAME || (encoded === undefined && slot.encoded === undefined)) continue;
+      const expectVersion = slot.read ? slot.version : undefined;
       writes.push({
         pkg: this.pkg,
         key,
@@ -199,67 +241,71 @@ export class PackageData<T extends object = Record<string, unknown>>
   /** @internal Every key and encoded value, for moving the data to a new id (regenerate). */
   snapshot(): EntryWrite[] {
     const writes: EntryWrite[] = [];
-    for (const key of this.#values.keys()) {
-      const encoded = this.#encodeIfChanged(key);
-      writes.push({
-        pkg: this.pkg,
-        key,
-        value: encoded === SAME ? (this.#originals.get(key) as Original).encoded : encoded,
-      });
+    for (const [key, slot] of this.#slots) {
+      if (slot.value === ABSENT) continue;
+      const encoded = this.#encodeIfChanged(key, slot);
+      writes.push({ pkg: this.pkg, key, value: encoded === SAME ? (slot.encoded as string) : encoded });
     }
     return writes;
   }
 
-  #value(key: string): unknown {
-    const value = this.#values.get(key);
-    if (value !== NOT_DECODED) return value;
-    const original = this.#originals.get(key) as Original;
-    original.decoded = this.#codec.decode(original.encoded);
-    this.#values.set(key, original.decoded);
-    return original.decoded;
+  /** The slot of `key`, made (with no value) on first touch. */
+  #slot(key: string): Slot {
+    let slot = this.#slots.get(key);
+    if (slot === undefined) {
+      slot = newSlot();
+      this.#slots.set(key, slot);
+    }
+    return slot;
   }
 
-  #encodeIfChanged(key: string): string | typeof SAME {
-    const value = this.#values.get(key);
-    const original = this.#originals.get(key);
+  #value(slot: Slot): unknown {
+    if (slot.value !== NOT_DECODED) return slot.value;
+    slot.decoded = this.#codec.decode(slot.encoded as string);
+    slot.value = slot.decoded;
+    return slot.value;
+  }
+
+  #encodeIfChanged(key: string, slot: Slot): string | typeof SAME {
+    const value = slot.value;
     if (value === NOT_DECODED) return SAME;
-    if (original && 'decoded' in original && isPrimitive(value) && Object.is(original.decoded, value)) return SAME;
+    if (slot.decoded !== NOT_DECODED && isPrimitive(value) && Object.is(slot.decoded, value)) return SAME;
     const encoded = this.#codec.encode(value, [this.pkg, key]);
-    if (original?.encoded === encoded) return SAME;
+    if (slot.encoded === encoded) return SAME;
     // Validated only when it changed: an unchanged value is the stored one, validated when the package opened.
-    return this.#definition === undefined ? encoded : this.#validatedEncoding(key, value, encoded, original);
+    return this.#definition === undefined ? encoded : this.#validatedEncoding(key, value, encoded, slot);
   }
 
   /** The encoding to store for a changed value of a validated package: its schema's output's. */
-  #validatedEncoding(
-    key: string,
-    value: unknown,
-    encoded: string,
-    original: Original | undefined,
-  ): string | typeof SAME {
+  #validatedEncoding(key: string, value: unknown, encoded: string, slot: Slot): string | typeof SAME {
     const output = (this.#definition as PackageDefinition).check(key, value);
     if (output === value) return encoded;
     const reencoded = this.#codec.encode(output, [this.pkg, key]);
-    return original?.encoded === reencoded ? SAME : reencoded;
+    return slot.encoded === reencoded ? SAME : reencoded;
+  }
+
+  #presentKeys(): string[] {
+    const keys: string[] = [];
+    for (const [key, slot] of this.#slots) if (slot.value !== ABSENT) keys.push(key);
+    return keys;
   }
 
   #readAll(): void {
-    for (const key of this.#values.keys()) this.#read.add(key);
+    for (const slot of this.#slots.values()) if (slot.value !== ABSENT) slot.read = true;
   }
+}
+
+function newSlot(): Slot {
+  return { encoded: undefined, version: 0, decoded: NOT_DECODED, value: ABSENT, read: false, exposed: false };
 }
 
 /** Marks a stored value not decoded yet: values are decoded on first read. */
 const NOT_DECODED = Symbol('not decoded');
+/** Marks a key without a value: never stored, deleted, or cleared. */
+const ABSENT = Symbol('absent');
 /** What `#encodeIfChanged` returns for a value equal to the stored one. */
 const SAME = Symbol('unchanged');
 
 function isPrimitive(value: unknown): boolean {
   return value === null || (typeof value !== 'object' && typeof value !== 'function');
-}
-
-/** @internal Throws `TypeError` for a key that is not a string without NUL. */
-export function checkKey(key: unknown): void {
-  if (typeof key !== 'string' || key.includes('\0')) {
-    throw new TypeError(`tsession: package data keys must be strings without NUL characters, got ${String(key)}`);
-  }
 }

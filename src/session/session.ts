@@ -2,8 +2,9 @@ import type { ClientIdManager, ClientIdSource, HeaderEntry, SessionRequest } fro
 import type { SessionDataContainer } from '../container/container.js';
 import { ConflictError, SessionConfigError, SessionStateError } from '../errors.js';
 import { ClientIdState, type EndReason } from './client-id-state.js';
-import { type ContainerCommit, ContainerState, INTERNAL_PACKAGE, usableBy } from './container-state.js';
-import { checkKey, type PackageData } from './package-data.js';
+import { type ContainerCommit, ContainerState, usableBy } from './container-state.js';
+import { checkKey, checkPackageId } from './names.js';
+import type { PackageData } from './package-data.js';
 import type { PackageDefinition } from './package-definition.js';
 
 /**
@@ -429,17 +430,5 @@ export class Session {
         `the session was already ${this.#phase === 'done' ? 'committed or aborted' : 'committing'}; no further changes are possible in this request`,
       );
     }
-  }
-}
-
-const PACKAGE_ID = /^[^\0]{1,256}$/;
-
-/** @internal Throws `TypeError` for a package id that is reserved, empty, too long or holds NUL. */
-export function checkPackageId(pkg: string): void {
-  if (pkg === INTERNAL_PACKAGE) throw new TypeError(`tsession: the package id ${INTERNAL_PACKAGE} is reserved`);
-  if (typeof pkg !== 'string' || !PACKAGE_ID.test(pkg)) {
-    throw new TypeError(
-      `tsession: a package id is a non-empty string of at most 256 characters without NUL, got ${String(pkg)}`,
-    );
   }
 }

@@ -189,6 +189,13 @@ export interface StoreCapabilities {
   readonly perKeyVersions: boolean;
   /** Reclaims expired records by itself (e.g. Redis key TTLs); `sweep` may then do little. */
   readonly selfExpiring: boolean;
+  /**
+   * Can list its records, so `scan`, `count` and `sweep` work. False for a store that can
+   * only look a record up by its key (`ConnectStore` over an express-session store without
+   * a usable `all()`): those methods then throw `StoreUnsupportedError`, and the store
+   * must be `selfExpiring`. Absent means true.
+   */
+  readonly listing?: boolean;
 }
 
 /**

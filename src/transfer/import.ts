@@ -1,9 +1,11 @@
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { jsonCodec, type SessionCodec } from '../codec/codec.js';
-import { ConflictError } from '../errors.js';
-import type { SessionStore } from '../stores/types.js';
-import { EXPORT_FORMAT_VERSION, type ExportedSession } from './export.js';
+import type { SessionDataContainer } from '../container/container.js';
+import { ConflictError, StoreUnavailableError } from '../errors.js';
+import type { SessionCaps, SessionStore } from '../stores/types.js';
+import type { ExportedSession } from './export.js';
+import { type LineRules, validateLine } from './validate-line.js';
 
 /** A line that could not be imported, with its 1-based number. */
 export interface ImportProblem {
@@ -23,6 +25,27 @@ export interface ImportOptions {
   codec?: SessionCodec;
   /** Called after each line, e.g. for a progress bar. */
   onProgress?: (progress: ImportReport) => void;
+  /**
+   * The container the sessions are for: its codec decodes every value and its caps
+   * (`maxSessionBytes`, `maxPackages`, `maxKeysPerPackage`) bound every line, so an
+   * import stores nothing a request could not. Without it, `codec` and the container
+   * defaults apply.
+   */
+  container?: Pick<SessionDataContainer, 'codec' | 'caps'>;
+  /**
+   * The form of the client keys: `signed` for ids this library issues (24 base64url
+   * characters), `thirdParty` for ids made by another party (`thirdParty` id managers).
+   * @default 'signed'
+   */
+  clientKeys?: 'signed' | 'thirdParty';
+  /**
+   * Import entries of the reserved package `tsession:internal` (the fingerprint binding
+   * of bound sessions), for a file you exported yourself. A line holding them is refused
+   * otherwise. @default false
+   */
+  allowInternal?: boolean;
+  /** The longest line, in characters. @default 8 × the session byte cap (8 MiB) */
+  maxLineLength?: number;
 }
 
 /** What an import did. */
@@ -45,8 +68,12 @@ export class ImportLineError extends Error {
 
 /**
  * Reads JSON Lines written by `exportSessions` into a store, line by line (SPEC 42).
- * A malformed line is reported with its number and skipped, or, with `strict`, stops
- * the import with {@link ImportLineError}.
+ * Each line is held to the rules a `Session` holds its writes to (client-key form,
+ * package-id and key rules, the reserved package, well-formed Unicode, no repeated
+ * entry, times a `Date` can hold, a line-length cap, the container's caps, values that
+ * decode). A line that breaks one, or that the store refuses, is reported with its
+ * number and skipped, or, with `strict`, stops the import with {@link ImportLineError}.
+ * A store that is down stops the import with `StoreUnavailableError`.
  */
 export async function importSessions(
   store: SessionStore,
@@ -54,24 +81,64 @@ export async function importSessions(
   options: ImportOptions = {},
 ): Promise<ImportReport> {
   const now = options.now ?? Date.now() / 1000;
+  const rules = lineRules(options);
   const report: ImportReport = { imported: 0, skipped: 0, problems: [] };
   let lineNumber = 0;
+  const refuse = (message: string) => {
+    const problem = { line: lineNumber, message };
+    if (options.strict) throw new ImportLineError(problem);
+    report.problems.push(problem);
+  };
   for await (const text of createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY })) {
     lineNumber++;
     if (text.trim() === '') continue;
-    const parsed = parseLine(text, options.codec ?? jsonCodec);
-    if (typeof parsed === 'string') {
-      const problem = { line: lineNumber, message: parsed };
-      if (options.strict) throw new ImportLineError(problem);
-      report.problems.push(problem);
-    } else if (await writeSession(store, parsed, now, options.replace ?? false)) {
-      report.imported++;
-    } else {
-      report.skipped++;
+    const parsed = validateLine(text, rules);
+    if (typeof parsed === 'string') refuse(parsed);
+    else {
+      const outcome = await writeOrRefusal(store, parsed, now, options.replace ?? false, rules.caps);
+      if (typeof outcome === 'string') refuse(outcome);
+      else if (outcome) report.imported++;
+      else report.skipped++;
     }
     options.onProgress?.(report);
   }
   return report;
+}
+
+/** The rules every line is held to, from the options (SPEC 45). */
+function lineRules(options: ImportOptions): LineRules {
+  const container = options.container;
+  const caps = container?.caps ?? DEFAULT_CAPS;
+  return {
+    codec: container?.codec ?? options.codec ?? jsonCodec,
+    clientKeys: options.clientKeys ?? 'signed',
+    allowInternal: options.allowInternal ?? false,
+    maxLineLength: options.maxLineLength ?? 8 * caps.maxBytes,
+    caps,
+  };
+}
+
+/** A `SessionDataContainer`'s default caps, for an import given no container. */
+const DEFAULT_CAPS: SessionCaps = { maxBytes: 1_048_576, maxPackages: 100, maxKeysPerPackage: 1000 };
+
+/**
+ * Writes one validated session: true when imported, false when skipped, or the reason
+ * the store refused it. A refusal is that line's problem only; a store that is down
+ * (`StoreUnavailableError`) stops the import, since every later line would fail too.
+ */
+async function writeOrRefusal(
+  store: SessionStore,
+  session: ExportedSession,
+  now: number,
+  replace: boolean,
+  caps: SessionCaps,
+): Promise<boolean | string> {
+  try {
+    return await writeSession(store, session, now, replace, caps);
+  } catch (error) {
+    if (error instanceof StoreUnavailableError || !(error instanceof Error)) throw error;
+    return `the store refused the session: ${error.message}`;
+  }
 }
 
 async function writeSession(
@@ -79,6 +146,7 @@ async function writeSession(
   session: ExportedSession,
   now: number,
   replace: boolean,
+  caps: SessionCaps,
 ): Promise<boolean> {
   if (session.expiresAt !== null && now > session.expiresAt) return false;
   if (replace) await store.destroy(session.key);
@@ -90,6 +158,8 @@ async function writeSession(
         createdAt: session.createdAt,
         touch: { lastAccess: session.lastAccess, expiresAt: session.expiresAt },
         writes: session.entries.map(({ pkg, key, value }) => ({ pkg, key, value })),
+        // the store holds the record to the caps too, as it does a request's commit
+        caps,
       },
       now,
     );
@@ -98,42 +168,4 @@ async function writeSession(
     if (error instanceof ConflictError && error.reason === 'exists') return false;
     throw error;
   }
-}
-
-/** The session a line holds, or a message saying what is wrong with it. */
-function parseLine(text: string, codec: SessionCodec): ExportedSession | string {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return 'not valid JSON';
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'not a JSON object';
-  const s = value as Record<string, unknown>;
-  if (s.v !== EXPORT_FORMAT_VERSION) return `unknown format version ${JSON.stringify(s.v)}`;
-  if (typeof s.key !== 'string' || s.key === '') return '`key` must be a non-empty string';
-  for (const field of ['createdAt', 'lastAccess'] as const) {
-    if (typeof s[field] !== 'number' || !Number.isFinite(s[field])) return `\`${field}\` must be a number`;
-  }
-  if (s.expiresAt !== null && (typeof s.expiresAt !== 'number' || !Number.isFinite(s.expiresAt))) {
-    return '`expiresAt` must be a number or null';
-  }
-  if (!Array.isArray(s.entries)) return '`entries` must be an array';
-  for (const [i, e] of s.entries.entries()) {
-    const entry = e as Record<string, unknown> | null;
-    if (
-      typeof entry !== 'object' ||
-      entry === null ||
-      !['pkg', 'key', 'value'].every((f) => typeof entry[f] === 'string')
-    ) {
-      return `entry ${i} must have string \`pkg\`, \`key\` and \`value\``;
-    }
-    // A value that does not decode would break every later read of its key: refuse it here.
-    try {
-      codec.decode(entry.value as string);
-    } catch (error) {
-      return `entry ${i} (${entry.pkg} › ${entry.key}): the value does not decode: ${(error as Error).message}`;
-    }
-  }
-  return s as unknown as ExportedSession;
 }

@@ -3,6 +3,7 @@
  * real server on an ephemeral loopback port, and this suite drives it over real HTTP
  * (global fetch, cookies handled by hand as a browser would, redirects not followed).
  */
+import { createServer as createTcpServer } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   CookieClientIdManager,
@@ -10,6 +11,7 @@ import {
   SessionDataContainer,
   SessionManager,
 } from '../../src/index.js';
+import { PostgresStore } from '../../src/stores/postgres/index.js';
 import type { Clock } from '../../src/time.js';
 import { manualClock, request, SECRET } from '../helpers.js';
 import { Browser, isExpired } from './support/browser.js';
@@ -316,6 +318,27 @@ export function adapterSuite(name: string, start: StartServer, options: SuiteOpt
       expect((await browser.get('/read')).body).toBe('1');
     });
 
+    it('issue 11 finding 8: a stopped PostgreSQL answers 503 with a generic body; host, port and driver text stay out', async () => {
+      const port = await deadPort();
+      const dead = new PostgresStore({ connectionString: `postgres://postgres@127.0.0.1:${port}/test`, schema: 'x' });
+      const manager = new SessionManager({
+        clientIds: new CookieClientIdManager({ secret: SECRET }),
+        container: new SessionDataContainer({ store: dead }),
+      });
+      const server = await start(manager, routes, { trustProxy: false });
+      try {
+        const answer = await new Browser(server.url).get('/count');
+        expect(answer.status).toBe(503);
+        expect(answer.setCookies).toHaveLength(0);
+        for (const secret of ['127.0.0.1', `:${port}`, 'connect ', 'postgres://']) {
+          expect(answer.body).not.toContain(secret);
+        }
+      } finally {
+        await server.close();
+        await manager.close();
+      }
+    });
+
     it('a streamed (chunked) response carries the cookie and is committed before its head', async () => {
       store().commitLatencyMs = 30;
       const answer = await browser.get('/stream');
@@ -355,4 +378,13 @@ export function adapterSuite(name: string, start: StartServer, options: SuiteOpt
       expect(http.setCookies[0]?.attributes.has('secure')).toBe(false);
     });
   });
+}
+
+/** A loopback port nothing listens on: bound, then released, so a connection is refused at once. */
+async function deadPort(): Promise<number> {
+  const server = createTcpServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }

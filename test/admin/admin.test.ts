@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createAdminHandler } from '../../src/admin/index.js';
-import { SessionConfigError } from '../../src/index.js';
+import { SessionConfigError, StoreUnavailableError } from '../../src/index.js';
 import { cookieFrom, manualClock, memoryManager, request } from '../helpers.js';
 
 const ORIGIN = 'http://admin.test';
@@ -92,5 +92,71 @@ describe('SPEC 43: the admin page', () => {
     expect(stats.history.at(-1)).toMatchObject({ live: 3 });
     const js = await admin(new Request(`${ORIGIN}/admin/assets/admin.js`));
     expect(js.headers.get('content-type')).toContain('text/javascript');
+  });
+});
+
+describe('issue 11 finding 7: the admin handler answers instead of throwing', () => {
+  it('answers 400 to a malformed % escape, in a session path and in a delete path', async () => {
+    const { admin } = await setup();
+    const { cookie, token } = await csrfFrom(admin);
+    for (const path of ['/admin/session/%E0%A4%A', '/admin/session/%', '/admin/%zz']) {
+      const answer = await admin(new Request(`${ORIGIN}${path}`));
+      expect(answer.status).toBe(400);
+      expect(answer.headers.get('content-type')).toContain('text/plain');
+    }
+    expect((await admin(post('/admin/session/%ff/delete', cookie, token, { origin: ORIGIN }))).status).toBe(400);
+  });
+
+  it('answers 403 to a CSRF token of the right length in characters but another length in bytes', async () => {
+    const { admin, keys, store, clock } = await setup();
+    const { cookie, token } = await csrfFrom(admin);
+    for (const forged of [
+      'é'.repeat(token.length),
+      `${token.slice(0, -1)}💥`.slice(0, token.length),
+      '\0'.repeat(token.length),
+    ]) {
+      expect(forged.length).toBe(token.length);
+      const answer = await admin(post(`/admin/session/${keys[1]}/delete`, cookie, forged, { origin: ORIGIN }));
+      expect(answer.status).toBe(403);
+    }
+    expect(await store.load(keys[1] as string, clock())).toBeDefined();
+  });
+
+  it('renders a record whose times no Date can hold as text, on the list page and its own page', async () => {
+    const { admin, store, clock } = await setup(1);
+    const key = 'AAAAAAAAAAAAAAAAAAAAAAAA';
+    // 1e13 s is past the largest Date (8.64e12 s): toISOString would throw RangeError.
+    await store.commit(
+      key,
+      { create: true, touch: { lastAccess: 1e13, expiresAt: null }, writes: [{ pkg: 'p', key: 'k', value: '1' }] },
+      clock(),
+    );
+    const list = await admin(new Request(`${ORIGIN}/admin/`));
+    expect(list.status).toBe(200);
+    const listed = await list.text();
+    expect(listed).toContain(key);
+    expect(listed).toContain('10000000000000 (not a valid time)');
+    const own = await admin(new Request(`${ORIGIN}/admin/session/${key}`));
+    expect(own.status).toBe(200);
+    expect(await own.text()).toContain('(not a valid time)');
+  });
+
+  it('answers 503 with a generic text when the store fails, and 500 when authorize throws', async () => {
+    const { admin, store } = await setup(1);
+    // a store whose scan fails as a driver would, naming its host
+    store.scan = () => {
+      throw new StoreUnavailableError('the store at 10.0.0.1:6379 did not answer');
+    };
+    const answer = await admin(new Request(`${ORIGIN}/admin/`));
+    expect(answer.status).toBe(503);
+    expect(await answer.text()).not.toContain('10.0.0.1');
+    const throwing = createAdminHandler(memoryManager().manager, {
+      authorize: () => {
+        throw new Error('directory at ldap://10.0.0.2 down');
+      },
+    });
+    const refused = await throwing(new Request(`${ORIGIN}/`));
+    expect(refused.status).toBe(500);
+    expect(await refused.text()).not.toContain('10.0.0.2');
   });
 });

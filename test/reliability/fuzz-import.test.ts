@@ -22,6 +22,12 @@ type Line =
   | { kind: 'bad' | 'blank'; text: string; what: string };
 
 const noBreak = (s: string) => !/[\r\n]/.test(s);
+/** A store key of the form signed ids have (24 base64url characters). */
+const clientKey = (name: string) => name.padEnd(24, '_');
+type Entry = { pkg: string; key: string; value: string };
+const withEntry = (s: Record<string, unknown>, entry: Entry) => ({ ...s, entries: [...(s.entries as Entry[]), entry] });
+const manyKeys = (n: number) => Array.from({ length: n }, (_, i) => ({ pkg: 'many', key: `k${i}`, value: '1' }));
+const manyPackages = (n: number) => Array.from({ length: n }, (_, i) => ({ pkg: `p${i}`, key: 'k', value: '1' }));
 const entries = fc.uniqueArray(
   fc.record({
     pkg: fc.constantFrom('app.cart', 'app.user', '__proto__', 'constructor'),
@@ -58,11 +64,38 @@ const broken = fc
       ['entry null', (s) => ({ ...s, entries: [null] })],
       ['array', (s) => [s]],
       ['__proto__ version', ({ v: _v, ...s }) => JSON.parse(`{"__proto__":{"v":1},${JSON.stringify(s).slice(1)}`)],
+      // issue 11 finding 5: each line breaks one rule a Session holds its writes to
+      ['NUL in package id', (s) => withEntry(s, { pkg: 'app\0cart', key: 'a', value: '1' })],
+      ['NUL in key', (s) => withEntry(s, { pkg: 'app.cart', key: 'a\0b', value: '1' })],
+      ['lone high surrogate in package id', (s) => withEntry(s, { pkg: 'app\uD800', key: 'a', value: '1' })],
+      ['lone low surrogate in key', (s) => withEntry(s, { pkg: 'app.cart', key: '\uDC00', value: '1' })],
+      ['reversed surrogate pair in key', (s) => withEntry(s, { pkg: 'app.cart', key: '\uDC00\uD800', value: '1' })],
+      ['reserved package', (s) => withEntry(s, { pkg: 'tsession:internal', key: 'binding', value: '"x"' })],
+      ['empty package id', (s) => withEntry(s, { pkg: '', key: 'a', value: '1' })],
+      ['package id of 257 characters', (s) => withEntry(s, { pkg: 'p'.repeat(257), key: 'a', value: '1' })],
+      [
+        'duplicate entry',
+        (s) => ({
+          ...s,
+          entries: [
+            { pkg: 'dup', key: 'k', value: '1' },
+            { pkg: 'dup', key: 'k', value: '2' },
+          ],
+        }),
+      ],
+      ['client key not signed-id form', (s) => ({ ...s, key: 'short' })],
+      ['client key with NUL', (s) => ({ ...s, key: `${'a'.repeat(23)}\0` })],
+      ['client key with lone surrogate', (s) => ({ ...s, key: `${'a'.repeat(23)}\uD800` })],
+      ['lastAccess past the largest Date', (s) => ({ ...s, lastAccess: 1e13 })],
+      ['negative createdAt', (s) => ({ ...s, createdAt: -1 })],
+      ['expiresAt past the largest Date', (s) => ({ ...s, expiresAt: 9e12 })],
+      ['over maxKeysPerPackage', (s) => ({ ...s, entries: manyKeys(1001) })],
+      ['over maxPackages', (s) => ({ ...s, entries: manyPackages(101) })],
     ),
     entries,
   )
   .map(([[what, edit], list]): Line => {
-    const base = { v: 1, key: 'k', createdAt: NOW, lastAccess: NOW, expiresAt: null, entries: list };
+    const base = { v: 1, key: clientKey('k'), createdAt: NOW, lastAccess: NOW, expiresAt: null, entries: list };
     return { kind: 'bad', what, text: JSON.stringify(edit(base)) };
   });
 
@@ -74,7 +107,7 @@ const line: fc.Arbitrary<Line> = fc.oneof(
   {
     weight: 2,
     arbitrary: fc.tuple(good, fc.nat()).map(([g, n]): Line => {
-      const text = (g as Extract<Line, { make: unknown }>).make('cut');
+      const text = (g as Extract<Line, { make: unknown }>).make(clientKey('cut'));
       return { kind: 'bad', what: 'truncated', text: text.slice(0, 1 + (n % (text.length - 1))) };
     }),
   },
@@ -99,7 +132,7 @@ const file = fc
     fc.array(fc.nat(), { maxLength: 6 }),
   )
   .map(([lines, eol, finalEol, cuts]) => {
-    const texts = lines.map((l, i) => ('make' in l ? l.make(`key-${i}`) : l.text));
+    const texts = lines.map((l, i) => ('make' in l ? l.make(clientKey(`key-${i}`)) : l.text));
     const text = texts.join(eol) + (finalEol && lines.length > 0 ? eol : '');
     const at = [...new Set(cuts.map((c) => c % (text.length + 1)))].sort((a, b) => a - b);
     const chunks = [0, ...at].map((from, i) => text.slice(from, at[i] ?? text.length)).filter((c) => c !== '');
@@ -126,7 +159,7 @@ describe('fuzz: JSON Lines imports with garbage lines', () => {
         for (const l of numbered) {
           bump(kinds, l.kind === 'bad' ? `bad (${l.what})` : l.kind);
           if (l.kind !== 'good' && l.kind !== 'expired') continue;
-          const stored = await store.load(`key-${l.number - 1}`, NOW);
+          const stored = await store.load(clientKey(`key-${l.number - 1}`), NOW);
           if (l.kind === 'expired') expect(stored).toBeUndefined();
           else expect(stored?.entries.map(({ pkg, key, value }) => ({ pkg, key, value }))).toEqual(l.entries);
         }
@@ -141,7 +174,7 @@ describe('fuzz: JSON Lines imports with garbage lines', () => {
       load: `${RUNS} files (fast-check), ${lines} lines, random chunking, LF or CRLF`,
       faults: 'none',
       inputs:
-        'random bytes, other JSON, truncated lines, sessions breaking one rule each, `__proto__` keys, blank lines',
+        'random bytes, other JSON, truncated lines, `__proto__` keys, blank lines, sessions breaking one rule each: NUL and lone surrogates in package ids, keys and client keys, the reserved package, repeated entries, times past the largest Date, the caps (issue 11)',
       lostWrites: 0,
       errors: 'none (every bad line reported by number)',
       recoveryMs: null,

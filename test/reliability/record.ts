@@ -94,3 +94,35 @@ export function prototypeClean(): boolean {
 }
 
 const PRISTINE = new Set(Object.getOwnPropertyNames(Object.prototype));
+
+/** One finding of the security review (issue 11), as docs/reliability.md's findings table shows it. */
+export interface FindingRow {
+  /** The finding's number in issue 11 §2. */
+  readonly finding: number;
+  /** What was tried, in a few words. */
+  readonly tried: string;
+  /** How many cases, e.g. `4 stores × 500 names`. */
+  readonly cases: string;
+  /** What happened, e.g. `SessionNameError x 1,000; 0 written`. */
+  readonly outcome: string;
+  /** The tests that pin it. */
+  readonly tests: string;
+}
+
+/**
+ * Records a row of the findings table into `.tmp/reliability/security-<file>.json`. The
+ * report reads every `security-*.json`, so a branch adds its findings' rows by calling
+ * this from its own tests (findings 1, 2, 4, 6 come from the `rules` branch).
+ */
+export function recordFinding(file: string, row: FindingRow): void {
+  let recorded = findings.get(file);
+  if (!recorded) {
+    recorded = { file: `security-${file}`, recordedAt: new Date().toISOString(), node: process.version, rows: [] };
+    findings.set(file, recorded);
+  }
+  recorded.rows.push(row);
+  mkdirSync(RELIABILITY_DIR, { recursive: true });
+  writeFileSync(join(RELIABILITY_DIR, `security-${file}.json`), `${JSON.stringify(recorded, null, 2)}\n`);
+}
+
+const findings = new Map<string, { file: string; recordedAt: string; node: string; rows: FindingRow[] }>();

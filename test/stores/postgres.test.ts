@@ -345,10 +345,13 @@ describe.skipIf(!available)('PostgresStore', () => {
 
       it('lets exactly one of 50 read-then-write commits of one key win', async () => {
         await create('a', [{ pkg: PKG, key: 'n', value: '0' }]);
+        // Every load finishes before any commit starts: a load the pool ran after the first
+        // commit landed would read the new version and legitimately win too (issue 11 §3).
+        const loaded = await Promise.all(Array.from({ length: 50 }, () => store.load('a', NOW)));
+        const versions = loaded.map((record) => record?.entries.find((e) => e.key === 'n')?.version ?? 0);
+        expect(new Set(versions)).toEqual(new Set([1]));
         const results = await Promise.allSettled(
-          Array.from({ length: 50 }, async (_, i) => {
-            const record = await store.load('a', NOW);
-            const version = record?.entries.find((e) => e.key === 'n')?.version ?? 0;
+          versions.map(async (version, i) => {
             await store.commit(
               'a',
               { create: false, writes: [{ pkg: PKG, key: 'n', value: String(i + 1), expectVersion: version }] },

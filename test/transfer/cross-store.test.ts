@@ -13,6 +13,9 @@ import { exportSessions, importSessions } from '../../src/transfer/index.js';
 import { POSTGRES_URL, REDIS_URL, serviceAvailable, uniquePrefix } from '../support/services.js';
 
 const NOW = 1_700_000_000;
+/** Store keys of the form signed ids have (24 base64url characters): import refuses any other. */
+const K_ONE = 'k-one'.padEnd(24, '_');
+const K_TWO = 'k-two'.padEnd(24, '_');
 const dir = mkdtempSync(join(tmpdir(), 'tsession-cross-store-'));
 const schema = uniquePrefix('xstore');
 let pool: Pool;
@@ -49,12 +52,12 @@ async function fill(store: SessionStore): Promise<void> {
     { pkg: '日本', key, value: String(i) },
   ]);
   await store.commit(
-    'k-one',
+    K_ONE,
     { create: true, createdAt: NOW - 86_400, touch: { lastAccess: NOW - 10, expiresAt: NOW + 3600 }, writes },
     NOW - 10,
   );
   await store.commit(
-    'k-two',
+    K_TWO,
     { create: true, createdAt: NOW - 5, touch: { lastAccess: NOW - 5, expiresAt: null }, writes: writes.slice(3, 6) },
     NOW - 5,
   );
@@ -89,7 +92,7 @@ describe('export from one store, import into another, export again: the same lin
         const report = await importSessions(target, Readable.from(first.join('')), { now: NOW });
         expect(report).toMatchObject({ imported: 2, skipped: 0, problems: [] });
         expect(await exported(target)).toEqual(first);
-        const one = JSON.parse(first.find((l) => l.includes('"k-one"')) as string);
+        const one = JSON.parse(first.find((l) => l.includes(`"${K_ONE}"`)) as string);
         expect(one.createdAt).toBe(NOW - 86_400);
         // Canonical order: package id, then key, by code point (so '😀', U+1F600, sorts after 'ｚ', U+FF5A,
         // where UTF-16 code units would put it first).

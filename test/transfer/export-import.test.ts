@@ -5,6 +5,8 @@ import { MemoryStore } from '../../src/stores/memory/index.js';
 import { exportSessions, ImportLineError, importSessions } from '../../src/transfer/index.js';
 
 const NOW = 10_000;
+/** A store key of the form signed ids have (24 base64url characters), named for reading. */
+const key = (name: string) => name.padEnd(24, '_');
 
 async function fill(store: SessionStore, key: string, values: Record<string, unknown>, expiresAt: number | null) {
   await store.commit(
@@ -55,18 +57,18 @@ describe('SPEC 42: export and import as JSON Lines', () => {
       undef: undefined,
       text: 'é\n"',
     };
-    await fill(source, 'live-one', values, NOW + 100);
-    await fill(source, 'live-forever', { a: 1 }, null);
-    await fill(source, 'expired', { a: 1 }, NOW - 1);
+    await fill(source, key('live-one'), values, NOW + 100);
+    await fill(source, key('live-forever'), { a: 1 }, null);
+    await fill(source, key('expired'), { a: 1 }, NOW - 1);
     const text = await collect(source);
     expect(text.trim().split('\n')).toHaveLength(2);
-    expect(text).not.toContain('"expired"');
+    expect(text).not.toContain(key('expired'));
 
     const target = new MemoryStore({ sweepIntervalSeconds: 0 });
     const report = await importSessions(target, Readable.from([text]), { now: NOW });
     expect(report).toEqual({ imported: 2, skipped: 0, problems: [] });
     expect(await sorted(target)).toEqual(await sorted(source));
-    const loaded = await target.load('live-one', NOW);
+    const loaded = await target.load(key('live-one'), NOW);
     const decoded = Object.fromEntries(loaded!.entries.map((e) => [e.key, jsonCodec.decode(e.value)]));
     expect(decoded).toEqual(values);
     expect(Object.is(decoded.neg, -0)).toBe(true);
@@ -74,8 +76,8 @@ describe('SPEC 42: export and import as JSON Lines', () => {
 
   it('reports a malformed line by its number and imports the rest', async () => {
     const source = new MemoryStore({ sweepIntervalSeconds: 0 });
-    await fill(source, 'k1', { a: 1 }, NOW + 100);
-    await fill(source, 'k2', { a: 2 }, NOW + 100);
+    await fill(source, key('k1'), { a: 1 }, NOW + 100);
+    await fill(source, key('k2'), { a: 2 }, NOW + 100);
     const [first, second] = (await collect(source)).trim().split('\n');
     const input = [first, '{not json', '{"v":1,"key":"x"}', second].join('\n');
     const target = new MemoryStore({ sweepIntervalSeconds: 0 });
@@ -98,19 +100,19 @@ describe('SPEC 42: export and import as JSON Lines', () => {
 
   it('skips sessions that exist unless asked to replace them', async () => {
     const source = new MemoryStore({ sweepIntervalSeconds: 0 });
-    await fill(source, 'k1', { a: 'new' }, NOW + 100);
+    await fill(source, key('k1'), { a: 'new' }, NOW + 100);
     const target = new MemoryStore({ sweepIntervalSeconds: 0 });
-    await fill(target, 'k1', { a: 'old' }, NOW + 100);
+    await fill(target, key('k1'), { a: 'old' }, NOW + 100);
     const text = await collect(source);
     expect(await importSessions(target, Readable.from([text]), { now: NOW })).toMatchObject({
       imported: 0,
       skipped: 1,
     });
-    expect((await target.load('k1', NOW))?.entries[0]?.value).toBe('"old"');
+    expect((await target.load(key('k1'), NOW))?.entries[0]?.value).toBe('"old"');
     expect(await importSessions(target, Readable.from([text]), { now: NOW, replace: true })).toMatchObject({
       imported: 1,
     });
-    expect((await target.load('k1', NOW))?.entries[0]?.value).toBe('"new"');
+    expect((await target.load(key('k1'), NOW))?.entries[0]?.value).toBe('"new"');
   });
 });
 
@@ -118,13 +120,13 @@ describe('SPEC 42: import refuses values that would not decode', () => {
   it('reports an entry whose value the codec cannot read, by line, and imports nothing of that line', async () => {
     const good = {
       v: 1,
-      key: 'k1',
+      key: key('k1'),
       createdAt: NOW,
       lastAccess: NOW,
       expiresAt: null,
       entries: [{ pkg: 'p', key: 'a', value: '1' }],
     };
-    const bad = { ...good, key: 'k2', entries: [{ pkg: 'p', key: 'a', value: 'not json{' }] };
+    const bad = { ...good, key: key('k2'), entries: [{ pkg: 'p', key: 'a', value: 'not json{' }] };
     const target = new MemoryStore({ sweepIntervalSeconds: 0 });
     const report = await importSessions(target, Readable.from([`${JSON.stringify(good)}\n${JSON.stringify(bad)}\n`]), {
       now: NOW,
@@ -132,7 +134,7 @@ describe('SPEC 42: import refuses values that would not decode', () => {
     expect(report.imported).toBe(1);
     expect(report.problems).toHaveLength(1);
     expect(report.problems[0]).toMatchObject({ line: 2 });
-    expect(report.problems[0]?.message).toContain('p › a');
-    expect(await target.load('k2', NOW)).toBeUndefined();
+    expect(report.problems[0]?.message).toContain('"p" › "a"');
+    expect(await target.load(key('k2'), NOW)).toBeUndefined();
   });
 });

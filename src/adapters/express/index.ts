@@ -7,6 +7,7 @@ import { ResponseHold, type Settlement } from '../shared/hold-response.js';
 import { NodeSessionRequest, type RequestAccess } from '../shared/node-request.js';
 import { type ResponseSnapshot, restoreResponse, snapshotResponse } from '../shared/node-response.js';
 import { type RetryOptions, retryAttempts } from '../shared/retry.js';
+import { forwardSessionRejections } from './express4.js';
 
 export type { RetryOptions } from '../shared/retry.js';
 
@@ -49,6 +50,9 @@ export interface ExpressSessionOptions {
  * - Errors reach Express's error path through `next(err)` and carry `err.status`: a
  *   store that is down answers 503, a commit that lost a race answers 409 (opt a route
  *   into retrying with {@link retryOnConflict}).
+ * - On Express 4, which ignores the promise an `async` handler returns, a session error
+ *   it rejects with (`await req.tsession.get()` while the store is down) still reaches
+ *   `next(err)` rather than crashing the process; no wrapper needed (see `express4.ts`).
  *
  * @param manager the app's {@link SessionManager}
  * @param options see {@link ExpressSessionOptions}
@@ -68,10 +72,11 @@ export interface ExpressSessionOptions {
 export function sessions(manager: SessionManager, options: ExpressSessionOptions = {}): RequestHandler {
   const cookiePath = options.cookiePath;
   return function tsessionMiddleware(req: Request, res: Response, next: NextFunction): void {
-    if (ResponseHold.of(req)) {
+    if (holdOf(req)) {
       next();
       return;
     }
+    forwardSessionRejections(req);
     exposeSession(req);
     const path = cookiePath === 'mount' ? req.baseUrl : cookiePath;
     new ExpressExchange(req, res, next, manager.open(expressSessionRequest(req, path)));
@@ -79,10 +84,15 @@ export function sessions(manager: SessionManager, options: ExpressSessionOptions
   };
 }
 
+/** The hold on this request's response: this adapter's (on `res.locals`), or another tsession adapter's (on the request). */
+function holdOf(req: Request): ResponseHold | undefined {
+  return ResponseHold.of(req.res?.locals) ?? ResponseHold.of(req);
+}
+
 /**
  * Defines `req.tsession` once on the prototype Express gave the request (the app's
- * `app.request`), reading the session of the request's hold: so a request gets one
- * property of tsession's, not two (see `ResponseHold`).
+ * `app.request`), reading the session of the request's hold: so tsession adds no
+ * property to the request at all (see `ResponseHold`).
  */
 function exposeSession(req: Request): void {
   const proto = Object.getPrototypeOf(req) as object;
@@ -90,10 +100,10 @@ function exposeSession(req: Request): void {
   Object.defineProperty(proto, 'tsession', {
     configurable: true,
     get(this: Request) {
-      return ResponseHold.of(this)?.session;
+      return holdOf(this)?.session;
     },
     set(this: Request, session: TSession) {
-      const hold = ResponseHold.of(this);
+      const hold = holdOf(this);
       if (hold) hold.session = session;
       else Object.defineProperty(this, 'tsession', { value: session, writable: true, configurable: true });
     },
@@ -112,7 +122,7 @@ class ExpressExchange extends ResponseHold {
   retry: (() => boolean) | undefined;
 
   constructor(req: Request, res: Response, next: NextFunction, session: TSession) {
-    super(req, res, session);
+    super(req, res, session, res.locals);
     this.next = next;
     this.snapshot = snapshotResponse(res);
   }
@@ -167,7 +177,7 @@ function expressSessionRequest(req: Request, cookiePath: string | undefined): Se
 export function retryOnConflict(handler: RequestHandler, options: RetryOptions = {}): RequestHandler {
   const attempts = retryAttempts(options);
   return function retryingHandler(req: Request, res: Response, next: NextFunction): void {
-    const exchange = ResponseHold.of(req);
+    const exchange = holdOf(req);
     if (!(exchange instanceof ExpressExchange)) {
       next(
         new SessionConfigError("retryOnConflict: mount tsession's `sessions(manager)` middleware before this route"),

@@ -3,7 +3,12 @@ import { isSessionError } from '../../errors.js';
 /** How an adapter answers a failed request when the app does not handle the error itself. */
 export interface ErrorAnswer {
   readonly status: number;
-  /** A short text safe to show a client: a tsession error's message, else a generic one. */
+  /**
+   * A short text safe to show a client: a tsession error's message for a client-side
+   * failure (4xx), else a generic text for its status. A server-side error's detail
+   * (a driver's message with host and port, a value's path) stays in the error and its
+   * `cause`, for `onError` and the logs.
+   */
   readonly message: string;
 }
 
@@ -13,13 +18,17 @@ export interface ErrorAnswer {
  * else to a 500 whose text reveals nothing.
  */
 export function errorAnswer(error: unknown): ErrorAnswer {
-  if (isSessionError(error)) {
-    // Serialization and size errors are the app's bug: their detail is for its logs, not the client.
-    const message = error.status >= 500 && error.status !== 503 ? 'Internal Server Error' : error.message;
-    return { status: error.status, message };
-  }
-  return { status: 500, message: 'Internal Server Error' };
+  const status = isSessionError(error) ? error.status : 500;
+  if (status < 500) return { status, message: (error as Error).message };
+  // Serialization and size errors are the app's bug, and a store's error names its host: neither is for an anonymous client.
+  return { status, message: GENERIC_TEXT[status] ?? 'Internal Server Error' };
 }
+
+/** What a client is told of a server-side failure, by status (SPEC 48). */
+const GENERIC_TEXT: Readonly<Record<number, string>> = {
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
 
 /** The adapters' default error reporter: server-side failures go to the console, client-caused ones stay quiet. */
 export function logServerErrors(error: unknown): void {

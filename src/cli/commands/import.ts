@@ -11,6 +11,16 @@ export const importCommand: CommandSpec = {
   options: {
     strict: { type: 'boolean', description: 'stop at the first malformed line', default: false },
     replace: { type: 'boolean', description: 'replace sessions that already exist', default: false },
+    'allow-internal': {
+      type: 'boolean',
+      description: "import tsession's own entries (the fingerprint binding) from your own export",
+      default: false,
+    },
+    'third-party-keys': {
+      type: 'boolean',
+      description: 'the client keys are ids made by another party (thirdParty), not signed ids',
+      default: false,
+    },
   },
   readOnly: false,
   async run({ store }, { args, options, globals }) {
@@ -19,6 +29,8 @@ export const importCommand: CommandSpec = {
     const report = await importSessions(store, file ? createReadStream(file) : process.stdin, {
       strict: options.strict === true,
       replace: options.replace === true,
+      allowInternal: options['allow-internal'] === true,
+      clientKeys: options['third-party-keys'] === true ? 'thirdParty' : 'signed',
       onProgress: (r) => bar.update(r.imported + r.skipped),
     });
     bar.stop();

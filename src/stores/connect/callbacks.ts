@@ -37,13 +37,13 @@ export function callStore<T>(
       clearTimeout(timer);
       reject(unavailable(operation, error));
     };
-    const timer = setTimeout(() => fail(new Error(`no answer within ${timeoutMs / 1000} s`)), timeoutMs);
+    const timer = setTimeout(() => fail(new NoAnswer(`no answer within ${timeoutMs / 1000} s`)), timeoutMs);
     const callback: StoreCallback<T> = (error, result) => {
-      if (error) return fail(error);
+      if (error && !meansNoSession(operation, error)) return fail(error);
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      resolve(result as T);
+      resolve((error ? undefined : result) as T);
     };
     try {
       const returned = invoke(callback);
@@ -55,9 +55,30 @@ export function callStore<T>(
   });
 }
 
+/**
+ * True for an `ENOENT` error from `get` or `destroy`: a store that keeps one file per
+ * session (session-file-store) reports a missing session that way, and express-session
+ * itself reads it as "no session" rather than as a failure.
+ */
+function meansNoSession(operation: string, error: unknown): boolean {
+  return (operation === 'get' || operation === 'destroy') && (error as { code?: unknown } | null)?.code === 'ENOENT';
+}
+
 function unavailable(operation: string, error: unknown): StoreUnavailableError {
-  const reason = error instanceof Error ? error.message : String(error);
+  // The code only: the store's own message may name its host and port, and stays in `cause` (SPEC 48).
+  const code = (error as { code?: unknown } | null)?.code;
+  const reason =
+    error instanceof NoAnswer
+      ? error.message
+      : typeof code === 'string'
+        ? code
+        : error instanceof Error
+          ? error.name
+          : 'no error';
   return new StoreUnavailableError(`ConnectStore: the express-session store failed on ${operation}: ${reason}`, {
     cause: error,
   });
 }
+
+/** The store did not call back in time: our own message, safe to keep. */
+class NoAnswer extends Error {}

@@ -18,7 +18,8 @@ export function unavailable(error: unknown, context: string): unknown {
   const code = (error as { code?: unknown } | null)?.code;
   const closed = error instanceof TypeError && /database connection is not open/i.test(error.message);
   if ((typeof code === 'string' && (UNAVAILABLE.test(code) || FS_UNAVAILABLE.has(code))) || closed) {
-    const detail = error instanceof Error ? error.message : String(error);
+    // The code only: the driver's message may name a file path, and stays in `cause` (issue 11, finding 8).
+    const detail = typeof code === 'string' ? code : 'the database connection is not open';
     return new StoreUnavailableError(`${context}: ${detail}`, { cause: error });
   }
   return error;
