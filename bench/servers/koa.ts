@@ -24,7 +24,7 @@ if (mode === 'bare') {
 } else if (mode === 'tsession') {
   app.use(sessions(benchManager()));
   app.use(async (ctx: Ctx) => {
-    const session = (ctx as unknown as { session: import('tsession').Session }).session;
+    const session = ctx.tsession;
     if (ctx.path !== '/read' && ctx.path !== '/write') return;
     const data = await session.get('bench');
     let n = (data.get('n') as number | undefined) ?? 0;

@@ -93,6 +93,16 @@ export async function askNode(port: number, command: string[] = ['PING']): Promi
   }
 }
 
+/**
+ * Every redis-server these helpers started and have not seen exit: killed when the test
+ * process exits, so a test that fails before its cleanup (or a worker torn down early)
+ * never leaves servers running behind it.
+ */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 /** Starts one redis-server on a free port; `args` are extra server arguments (or made from the port). */
 export async function startRedisServer(
   args: readonly string[] | ((port: number) => readonly string[]) = [],
@@ -106,6 +116,8 @@ export async function startRedisServer(
     const argv = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'];
     child = spawn('redis-server', [...argv, '--daemonize', 'no', ...extra], { stdio: 'ignore' });
     const spawned = child;
+    running.add(spawned);
+    spawned.once('exit', () => running.delete(spawned));
     const failed = new Promise<never>((_, reject) => {
       spawned.once('error', reject);
       spawned.once('exit', (code) => reject(new Error(`redis-server on ${port} exited with ${code}`)));
