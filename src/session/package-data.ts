@@ -1,5 +1,5 @@
 import type { SessionCodec } from '../codec/codec.js';
-import { entryBytes } from '../stores/record.js';
+import { entryBytes, incrementError } from '../stores/record.js';
 import type { EntryWrite, StoredEntry } from '../stores/types.js';
 import { checkKey } from './names.js';
 
@@ -16,6 +16,8 @@ export interface PackageGuard {
   assertWritable(): void;
   /** Throws when adding a key to a package holding `size` keys would pass a limit. */
   beforeNewKey(pkg: string, size: number): void;
+  /** True when the store adds increments itself (`SessionDataContainer.mergesIncrements`). */
+  readonly mergesIncrements: boolean;
 }
 
 /**
@@ -38,6 +40,8 @@ export class PackageData<T extends object = Record<string, unknown>>
   readonly #read = new Set<string>();
   readonly #codec: SessionCodec;
   readonly #guard: PackageGuard;
+  /** Increments the store adds at commit, by key (see {@link increment}); made on first use only. */
+  #increments: Map<string, number> | undefined;
 
   /** @internal Made by `Session`; apps get instances from `session.get()`. */
   static create<T extends object>(
@@ -74,9 +78,54 @@ export class PackageData<T extends object = Record<string, unknown>>
     this.#guard.assertWritable();
     checkKey(key);
     if (!this.#values.has(key)) this.#guard.beforeNewKey(this.pkg, this.#values.size);
+    this.#increments?.delete(key);
     this.#values.set(key, value);
     this.#exposed.add(key);
     return this;
+  }
+
+  /**
+   * Adds `by` (a safe integer, may be negative) to the integer under `key` (absent: 0) and
+   * returns this request's view of the sum. Commutative: the store adds it atomically at
+   * commit to whatever the key holds then, so concurrent increments of one key never
+   * conflict and none is lost, and the handler never re-runs for them. The increment is
+   * not checked against other requests' writes, even when the key was read. After a
+   * `set` or `delete` of the key in the same request, it adds to that value instead.
+   * On a store without `capabilities.increments` (or a codec that does not write
+   * integers as JSON does) it is a checked read-modify-write, which may conflict.
+   * @throws SessionStateError when `by` or the value held is not a safe integer.
+   */
+  increment<K extends keyof T & string>(key: K, by = 1): number {
+    this.#guard.assertWritable();
+    checkKey(key);
+    const current = this.#values.has(key) ? this.#value(key) : 0;
+    const sum = (current as number) + by;
+    if (!Number.isSafeInteger(by) || !Number.isSafeInteger(current) || !Number.isSafeInteger(sum)) {
+      throw incrementError(
+        { pkg: this.pkg, key },
+        Number.isSafeInteger(current) ? 'the amount and the sum must be safe integers' : 'the value is not an integer',
+      );
+    }
+    if (!this.#values.has(key)) this.#guard.beforeNewKey(this.pkg, this.#values.size);
+    const pending = this.#increments?.get(key);
+    this.#values.set(key, sum);
+    if (pending !== undefined || (this.#guard.mergesIncrements && !this.#assigned(key))) {
+      (this.#increments ??= new Map()).set(key, (pending ?? 0) + by);
+    } else {
+      // A plain write of the sum; checked against the store's version when the value came from it.
+      if (!this.#assigned(key)) this.#read.add(key);
+      this.#exposed.add(key);
+    }
+    return sum;
+  }
+
+  /** True when this request gave `key` a value of its own (set or deleted it), so the store's value no longer counts. */
+  #assigned(key: string): boolean {
+    if (!this.#exposed.has(key)) return false;
+    const original = this.#originals.get(key);
+    if (original === undefined || !this.#values.has(key)) return true;
+    const value = this.#values.get(key);
+    return value !== NOT_DECODED && !('decoded' in original && Object.is(value, original.decoded));
   }
 
   /** True when `key` has a value. */
@@ -88,6 +137,7 @@ export class PackageData<T extends object = Record<string, unknown>>
   /** Removes `key`; false when it was not there. */
   delete(key: keyof T & string): boolean {
     this.#guard.assertWritable();
+    this.#increments?.delete(key);
     this.#exposed.add(key);
     return this.#values.delete(key);
   }
@@ -95,6 +145,7 @@ export class PackageData<T extends object = Record<string, unknown>>
   /** Removes every key of this package. */
   clear(): void {
     this.#guard.assertWritable();
+    this.#increments?.clear();
     for (const key of this.#values.keys()) this.#exposed.add(key);
     this.#values.clear();
   }
@@ -142,10 +193,14 @@ export class PackageData<T extends object = Record<string, unknown>>
    */
   collectChanges(writes: EntryWrite[]): number {
     let byteSize = 0;
+    const increments = this.#increments;
     for (const [key, original] of this.#originals) {
-      if (!this.#exposed.has(key) && this.#values.has(key)) byteSize += entryBytes(this.pkg, key, original.encoded);
+      if (!this.#exposed.has(key) && this.#values.has(key) && !increments?.has(key))
+        byteSize += entryBytes(this.pkg, key, original.encoded);
     }
+    if (increments !== undefined) byteSize += this.#collectIncrements(increments, writes);
     for (const key of this.#exposed) {
+      if (increments?.has(key)) continue;
       const encoded = this.#values.has(key) ? this.#encodeIfChanged(key) : undefined;
       const original = this.#originals.get(key);
       if (encoded !== undefined)
@@ -158,6 +213,17 @@ export class PackageData<T extends object = Record<string, unknown>>
         value: encoded,
         ...(expectVersion !== undefined && { expectVersion }),
       });
+    }
+    return byteSize;
+  }
+
+  /** The writes of pending increments: the amount for the store, and this request's view of the sum as the value. */
+  #collectIncrements(increments: ReadonlyMap<string, number>, writes: EntryWrite[]): number {
+    let byteSize = 0;
+    for (const [key, add] of increments) {
+      const value = this.#codec.encode(this.#values.get(key), [this.pkg, key]);
+      byteSize += entryBytes(this.pkg, key, value);
+      writes.push({ pkg: this.pkg, key, value, add });
     }
     return byteSize;
   }

@@ -3,8 +3,10 @@ import type { SessionDataContainer } from '../container/container.js';
 import { ConflictError, SessionStateError } from '../errors.js';
 import { ClientIdState, type EndReason } from './client-id-state.js';
 import { type ContainerCommit, ContainerState, usableBy } from './container-state.js';
-import { checkKey, checkPackageId } from './names.js';
+import { checkKey, checkPackageId, checkPrincipal } from './names.js';
 import type { PackageData } from './package-data.js';
+import { commitResolving } from './resolve.js';
+import { INTERNAL_PACKAGE, PRINCIPAL_KEY } from '../stores/record.js';
 
 /**
  * The shapes of package data, keyed by package id. Augment it to type `session.get()`:
@@ -233,7 +235,7 @@ export class Session {
       if (ended && !ended.moveData) await this.#destroy(ended.key, ended.reason);
       if (plans.length > 0) {
         const key = await this.#id.keyFor(() => this.#isKnown());
-        await Promise.all(plans.map(({ state, delta }) => state.container.commit(key, delta)));
+        await Promise.all(plans.map(({ state, delta }) => commitResolving(state.container, key, delta, state.record)));
       }
       return this.#done(plans);
     } finally {

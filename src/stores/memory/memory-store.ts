@@ -10,7 +10,10 @@ import {
   lastWritePerEntry,
   measureCommit,
   nextRecord,
+  PRINCIPAL_KEY,
+  INTERNAL_PACKAGE,
   type RecordMeasure,
+  resolveIncrements,
 } from '../record.js';
 import type {
   CommitResult,
@@ -100,10 +103,14 @@ export class MemoryStore implements SessionStore {
     atomicRegenerate: true,
     perKeyVersions: true,
     selfExpiring: false,
+    increments: true,
+    principals: true,
   };
   readonly #records = new Map<string, MemoryRecord>();
   readonly #buckets: ExpiryBuckets;
   readonly #maxSessions: number;
+  /** Sessions by user: the keys of the records holding each principal entry (see `PRINCIPAL_KEY`), kept by `#put`/`#delete`. */
+  readonly #byPrincipal = new Map<string, Set<string>>();
 
   /** @throws SessionConfigError for a non-positive bound or slice. */
   constructor(options: MemoryStoreOptions = {}) {
@@ -134,11 +141,11 @@ export class MemoryStore implements SessionStore {
   async commit(key: string, delta: SessionDelta, now: number): Promise<CommitResult> {
     const existing = this.#records.get(key);
     const live = existing && isLive(existing, now) ? existing : undefined;
-    const writes = lastWritePerEntry(delta.writes);
+    const folded = lastWritePerEntry(delta.writes);
     const stored = new Map(live?.entries.map((e) => [entryId(e.pkg, e.key), e]));
     checkPreconditions(
       delta,
-      writes,
+      folded,
       {
         current: existing,
         versionOf: (w) => stored.get(entryId(w.pkg, w.key))?.version ?? 0,
@@ -146,6 +153,9 @@ export class MemoryStore implements SessionStore {
         replacedEntries: () => (delta.replaces === undefined ? [] : (this.#records.get(delta.replaces)?.entries ?? [])),
       },
       now,
+    );
+    const writes = resolveIncrements(folded, (w) =>
+      delta.clear ? undefined : stored.get(entryId(w.pkg, w.key))?.value,
     );
     const before = live?.measure ?? EMPTY_MEASURE;
     const measured = measureCommit(before, writes, delta.clear === true, {
@@ -172,7 +182,10 @@ export class MemoryStore implements SessionStore {
       const record = this.#records.get(key);
       return record !== undefined && !isLive(record, now);
     });
-    for (const key of removed) this.#records.delete(key);
+    for (const key of removed) {
+      this.#unindex(key, this.#records.get(key));
+      this.#records.delete(key);
+    }
     if (removed.length > 0) options.onRemoved?.(removed);
     return removed.length;
   }
@@ -184,6 +197,18 @@ export class MemoryStore implements SessionStore {
         yield { key, createdAt, lastAccess, expiresAt, entries };
       }
     }
+  }
+
+  /** The principal's live records, from the index: the cost is that principal's records. */
+  async findByPrincipal(encoded: string, now: number): Promise<ScannedSession[]> {
+    const found: ScannedSession[] = [];
+    for (const key of this.#byPrincipal.get(encoded) ?? []) {
+      const record = this.#records.get(key);
+      if (record === undefined || !isLive(record, now)) continue;
+      const { createdAt, lastAccess, expiresAt, entries } = record;
+      found.push({ key, createdAt, lastAccess, expiresAt, entries });
+    }
+    return found;
   }
 
   /** Live records. Expired ones are left for `sweep`, so its `onRemoved` still reports them. */
@@ -228,13 +253,41 @@ export class MemoryStore implements SessionStore {
   #put(key: string, record: MemoryRecord): void {
     const previous = this.#records.get(key);
     this.#buckets.move(key, previous?.expiresAt, record.expiresAt);
+    const before = previous && principalOf(previous);
+    const after = principalOf(record);
+    if (before !== after) {
+      this.#unindex(key, previous);
+      if (after !== undefined) this.#index(after).add(key);
+    }
     this.#records.set(key, record);
+  }
+
+  #index(encoded: string): Set<string> {
+    let keys = this.#byPrincipal.get(encoded);
+    if (keys === undefined) this.#byPrincipal.set(encoded, (keys = new Set()));
+    return keys;
+  }
+
+  /** Drops `key` from the index entry of the principal `record` holds, if any. */
+  #unindex(key: string, record: MemoryRecord | undefined): void {
+    const encoded = record && principalOf(record);
+    const keys = encoded === undefined ? undefined : this.#byPrincipal.get(encoded);
+    if (keys === undefined) return;
+    keys.delete(key);
+    if (keys.size === 0) this.#byPrincipal.delete(encoded as string);
   }
 
   #delete(key: string): boolean {
     const record = this.#records.get(key);
     if (!record) return false;
     this.#buckets.move(key, record.expiresAt, undefined);
+    this.#unindex(key, record);
     return this.#records.delete(key);
   }
+}
+
+/** The encoded principal a record holds (its `PRINCIPAL_KEY` entry), if any. */
+function principalOf(record: StoredSession): string | undefined {
+  for (const e of record.entries) if (e.key === PRINCIPAL_KEY && e.pkg === INTERNAL_PACKAGE) return e.value;
+  return undefined;
 }

@@ -35,6 +35,15 @@ export function redisKey(prefix: string, clientKey: string): string {
   return `${prefix}{${clientKey}}`;
 }
 
+/**
+ * The Redis key of a principal's index set (sessions by user): the client keys of the
+ * records holding that principal, maybe more (readers check each). A key of its own,
+ * outside the `<prefix>{*}` pattern of records; on Cluster it lives in one slot.
+ */
+export function principalSetKey(prefix: string, encodedPrincipal: string): string {
+  return `${prefix}principal:{${encodedPrincipal}}`;
+}
+
 /** The client key inside a Redis key made by {@link redisKey}, or undefined for a foreign key. */
 export function clientKeyOf(prefix: string, key: string): string | undefined {
   if (!key.startsWith(`${prefix}{`) || !key.endsWith('}')) return undefined;

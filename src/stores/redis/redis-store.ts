@@ -1,6 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
 import { ConflictError, SessionStateError, StoreUnavailableError } from '../../errors.js';
-import { lastWritePerEntry } from '../record.js';
+import { entryId, INTERNAL_PACKAGE, lastWritePerEntry, PRINCIPAL_KEY } from '../record.js';
 import type {
   CommitResult,
   ScannedSession,
@@ -9,9 +9,19 @@ import type {
   StoreCapabilities,
   StoredSession,
   SweepOptions,
+  EntryWrite,
 } from '../types.js';
 import { withTimeout } from './errors.js';
-import { clientKeyOf, decodeMeta, decodeRecord, decodeScanned, META_FIELD, matchPattern, redisKey } from './layout.js';
+import {
+  clientKeyOf,
+  decodeMeta,
+  decodeRecord,
+  decodeScanned,
+  META_FIELD,
+  matchPattern,
+  principalSetKey,
+  redisKey,
+} from './layout.js';
 import { dataNodes, pipelined, scanKeys } from './node-scan.js';
 import { createClient, type RedisStoreOptions, type ResolvedRedisOptions, resolveOptions } from './options.js';
 import {
@@ -19,6 +29,7 @@ import {
   COMMIT_LUA,
   type CommitReply,
   commitArgs,
+  PRINCIPAL_INDEX_LUA,
   RETIRE_LUA,
   refusalOf,
   replacedArgs,
@@ -26,6 +37,7 @@ import {
 } from './scripts.js';
 
 const RETIRE_COMMAND = 'tsessionRetireV1';
+const PRINCIPAL_INDEX_COMMAND = 'tsessionPrincipalIndexV1';
 type Scripted = Record<string, (...args: (string | number)[]) => Promise<unknown>>;
 
 /**
@@ -86,11 +98,14 @@ export class RedisStore implements SessionStore {
     if (this.#owned) this.client.on('error', (error) => (this.#lastError = error));
     this.client.defineCommand(COMMIT_COMMAND, { lua: COMMIT_LUA });
     this.client.defineCommand(RETIRE_COMMAND, { lua: RETIRE_LUA, numberOfKeys: 1 });
+    this.client.defineCommand(PRINCIPAL_INDEX_COMMAND, { lua: PRINCIPAL_INDEX_LUA, numberOfKeys: 1 });
     this.capabilities = {
       limit: false,
       atomicRegenerate: !this.client.isCluster,
       perKeyVersions: true,
       selfExpiring: true,
+      increments: true,
+      principals: true,
     };
   }
 
@@ -111,12 +126,63 @@ export class RedisStore implements SessionStore {
     const keys = [this.#key(key)];
     if (delta.replaces !== undefined && !twoStep) keys.push(this.#key(delta.replaces));
     const args = commitArgs(delta, writes, now, this.#options.graceMs);
+    const indexed = await this.#indexPrincipalWritten(key, writes, args);
     const reply = (await this.#call(() =>
       this.#scripted(COMMIT_COMMAND)(keys.length, ...keys, ...args),
     )) as CommitReply;
     if (reply[0] !== 'ok') throw refusalOf(reply, writes);
     if (twoStep) await this.#retire(key, delta, now);
+    const principal = reply[1];
+    if (principal !== undefined && principal !== indexed) await this.#indexPrincipal(key, String(principal), args);
     return { evicted: [] };
+  }
+
+  // ---------------------------------------------------------------------------
+  // Sessions by user: one index set per principal (`principalSetKey`), a superset of the
+  // records holding it. A commit that writes a principal adds the record to its set BEFORE
+  // the commit, so no crash can leave a record unlisted; one whose expiry moves extends
+  // the set's TTL after it. Records that ended, expired or changed principal are dropped
+  // from the set when it is read.
+
+  /** The principal's live records: its set, each member read and checked (then stale ones removed). */
+  async findByPrincipal(encoded: string, now: number): Promise<ScannedSession[]> {
+    const setKey = principalSetKey(this.#options.prefix, encoded);
+    const members = await this.#call(() => this.client.smembers(setKey));
+    const hashes = await Promise.all(members.map((m) => this.#call(() => this.client.hgetall(this.#key(m)))));
+    const found: ScannedSession[] = [];
+    const stale: string[] = [];
+    for (const [i, member] of members.entries()) {
+      const record = decodeRecord(hashes[i] ?? {}, now);
+      if (record && holdsPrincipal(record, encoded)) found.push({ key: member, ...record });
+      else stale.push(member);
+    }
+    // A member may be re-added by a commit racing this read: only ones seen stale go, and a
+    // racing commit that sets the principal adds its record again before it commits.
+    if (stale.length > 0) await this.#call(() => this.client.srem(setKey, ...stale));
+    return found;
+  }
+
+  /** Adds the record to the set of the principal `writes` set, if any; returns that principal. */
+  async #indexPrincipalWritten(key: string, writes: readonly EntryWrite[], args: readonly string[]) {
+    const write = writes.find((w) => w.key === PRINCIPAL_KEY && w.pkg === INTERNAL_PACKAGE);
+    if (write?.value === undefined) return undefined;
+    await this.#indexPrincipal(key, write.value, args);
+    return write.value;
+  }
+
+  /**
+   * Adds `key` to the principal's set, keeping the set alive at least as long as the
+   * record: the commit's TTL (`args[6]`) when it touches (`args[3]`), else the record's own.
+   */
+  async #indexPrincipal(key: string, encoded: string, args: readonly string[]): Promise<void> {
+    const setKey = principalSetKey(this.#options.prefix, encoded);
+    let ttl = args[6] ?? '';
+    if (args[3] !== '1') {
+      const left = await this.#call(() => this.client.pttl(this.#key(key)));
+      if (left === -2) return; // no record: the commit fails as gone
+      ttl = left < 0 ? '' : String(left);
+    }
+    await this.#call(() => this.#scripted(PRINCIPAL_INDEX_COMMAND)(setKey, key, ttl));
   }
 
   async destroy(key: string): Promise<boolean> {
@@ -269,4 +335,10 @@ export class RedisStore implements SessionStore {
     const command = (this.client as unknown as Scripted)[name] as Scripted[string];
     return command.bind(this.client);
   }
+}
+
+/** True when the record's principal entry holds exactly `encoded`. */
+function holdsPrincipal(record: StoredSession, encoded: string): boolean {
+  const id = entryId(INTERNAL_PACKAGE, PRINCIPAL_KEY);
+  return record.entries.some((e) => entryId(e.pkg, e.key) === id && e.value === encoded);
 }
