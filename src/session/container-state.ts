@@ -340,7 +340,8 @@ export class ContainerState implements PackageGuard {
   /** The writes of a commit that clears the record, with the stored principal written again unless this request changed it. */
   #keepPrincipal(writes: EntryWrite[]): EntryWrite[] {
     const stored = this.#record?.entries.find((e) => e.pkg === INTERNAL_PACKAGE && e.key === PRINCIPAL_KEY);
-    if (stored === undefined || writes.some((w) => w.pkg === INTERNAL_PACKAGE && w.key === PRINCIPAL_KEY)) return writes;
+    if (stored === undefined || writes.some((w) => w.pkg === INTERNAL_PACKAGE && w.key === PRINCIPAL_KEY))
+      return writes;
     return [...writes, { pkg: INTERNAL_PACKAGE, key: PRINCIPAL_KEY, value: stored.value }];
   }
 

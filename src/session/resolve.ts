@@ -12,8 +12,12 @@ import { ConflictError } from '../errors.js';
 import { entryId } from '../stores/record.js';
 import type { EntryWrite, SessionDelta, StoredEntry, StoredSession } from '../stores/types.js';
 
-/** Merge rounds before giving up: each one needs another commit to have won the race in between. */
-const MAX_ROUNDS = 8;
+/**
+ * Merge rounds before giving up. A round fails only when another commit won the race in
+ * between, so n requests racing on one key need at most n rounds; each round is a load
+ * and a commit, never a handler run.
+ */
+const MAX_ROUNDS = 100;
 
 /**
  * Commits `delta` to `container` under `key`, merging a version conflict through the
@@ -72,7 +76,8 @@ function mergeWrites(
     }
     const resolver = container.resolverFor(write.pkg, write.key);
     if (resolver === undefined) return undefined;
-    const decode = (entry: StoredEntry | undefined) => (entry === undefined ? undefined : container.codec.decode(entry.value));
+    const decode = (entry: StoredEntry | undefined) =>
+      entry === undefined ? undefined : container.codec.decode(entry.value);
     let value: string | undefined;
     try {
       const mine = write.value === undefined ? undefined : container.codec.decode(write.value);

@@ -1,12 +1,12 @@
 import type { ClientIdManager, ClientIdSource, HeaderEntry, SessionRequest } from '../client-id/types.js';
 import type { SessionDataContainer } from '../container/container.js';
 import { ConflictError, SessionStateError } from '../errors.js';
+import { INTERNAL_PACKAGE, PRINCIPAL_KEY } from '../stores/record.js';
 import { ClientIdState, type EndReason } from './client-id-state.js';
 import { type ContainerCommit, ContainerState, usableBy } from './container-state.js';
 import { checkKey, checkPackageId, checkPrincipal } from './names.js';
 import type { PackageData } from './package-data.js';
 import { commitResolving } from './resolve.js';
-import { INTERNAL_PACKAGE, PRINCIPAL_KEY } from '../stores/record.js';
 
 /**
  * The shapes of package data, keyed by package id. Augment it to type `session.get()`:
@@ -144,6 +144,23 @@ export class Session {
     this.#assertOpen();
     const states = await Promise.all(this.#context.containers.map((c) => this.#loadedStateOf(c)));
     for (const state of states) state.clear();
+  }
+
+  /**
+   * Says which user this session belongs to (a user id, e.g. at login), or with `null`
+   * that it belongs to no one any more, so that `manager.sessionsOf(userId)` lists it and
+   * `manager.endSessionsOf(userId)` ends it. Written blind at commit, in the default
+   * container's store, which indexes it. Kept by `regenerate()` and `clear()`; gone with
+   * the session on `invalidate()` (and with `regenerate({ keepData: false })`, which
+   * starts empty).
+   * @throws SessionNameError for a user id that is not a non-empty, well-formed string of
+   *   at most 256 characters.
+   */
+  setPrincipal(userId: string | null): void {
+    this.#assertOpen();
+    if (userId !== null) checkPrincipal(userId);
+    const state = this.#stateOf(this.#context.containers[0] as SessionDataContainer);
+    state.blindWrite(INTERNAL_PACKAGE, PRINCIPAL_KEY, userId ?? undefined, userId === null);
   }
 
   /**

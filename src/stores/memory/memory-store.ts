@@ -6,12 +6,12 @@ import {
   EMPTY_MEASURE,
   entryBytes,
   entryId,
+  INTERNAL_PACKAGE,
   isLive,
   lastWritePerEntry,
   measureCommit,
   nextRecord,
   PRINCIPAL_KEY,
-  INTERNAL_PACKAGE,
   type RecordMeasure,
   resolveIncrements,
 } from '../record.js';

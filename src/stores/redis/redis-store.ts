@@ -3,13 +3,13 @@ import { ConflictError, SessionStateError, StoreUnavailableError } from '../../e
 import { entryId, INTERNAL_PACKAGE, lastWritePerEntry, PRINCIPAL_KEY } from '../record.js';
 import type {
   CommitResult,
+  EntryWrite,
   ScannedSession,
   SessionDelta,
   SessionStore,
   StoreCapabilities,
   StoredSession,
   SweepOptions,
-  EntryWrite,
 } from '../types.js';
 import { withTimeout } from './errors.js';
 import {

@@ -89,7 +89,9 @@ export class SqliteStore implements SessionStore {
     this.#byPrincipal = db.transaction((encoded: string, now: number) =>
       sql.byPrincipal.all(encoded, now).map((row) => ({
         ...rowSession(row),
-        entries: sql.entriesOf.all(row.key).map((e) => ({ pkg: e.pkg, key: e.name, value: e.value, version: e.version })),
+        entries: sql.entriesOf
+          .all(row.key)
+          .map((e) => ({ pkg: e.pkg, key: e.name, value: e.value, version: e.version })),
       })),
     );
   }
