@@ -1,10 +1,9 @@
 import type { ClientIdManager, SessionRequest } from '../client-id/types.js';
 import type { SessionDataContainer } from '../container/container.js';
 import { SessionConfigError } from '../errors.js';
-import { INTERNAL_PACKAGE, PRINCIPAL_KEY } from '../stores/record.js';
 import type { ScannedSession } from '../stores/types.js';
 import { boundFingerprint } from './container-state.js';
-import { checkPrincipal } from './names.js';
+import { recordsOfPrincipal } from './principals.js';
 import { Session, type SessionContext } from './session.js';
 
 /** One session of a user, as {@link SessionManager.sessionsOf} lists it. Times are seconds since the epoch. */
@@ -134,20 +133,10 @@ export class SessionManager implements SessionContext {
 
   /** The user's live records in the default container, expiry applied as `load` applies it. */
   async #recordsOf(userId: string): Promise<ScannedSession[]> {
-    checkPrincipal(userId);
     const container = this.#default;
-    const { store } = container;
-    if (store.capabilities.principals !== true || store.findByPrincipal === undefined) {
-      throw new SessionConfigError(
-        'this store cannot find sessions by user (capabilities.principals is false); use MemoryStore, SqliteStore, RedisStore or PostgresStore for the default container',
-      );
-    }
     const now = container.clock();
-    const encoded = container.codec.encode(userId, [INTERNAL_PACKAGE, PRINCIPAL_KEY]);
-    const records = await store.findByPrincipal(encoded, now);
-    return records
-      .filter((r) => !container.isExpired(r, now))
-      .sort((a, b) => a.createdAt - b.createdAt || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    const records = await recordsOfPrincipal(container.store, container.codec, userId, now);
+    return records.filter((r) => !container.isExpired(r, now));
   }
 
   /** Sweeps every container; resolves the number of records removed. */

@@ -33,6 +33,8 @@ describe('ConnectStore options', () => {
       atomicRegenerate: false,
       perKeyVersions: false,
       selfExpiring: true,
+      increments: true,
+      principals: false,
     });
   });
 });
