@@ -95,7 +95,7 @@ const walk = (id: number, onStack: Set<string>): number => {
   let us = isIdle(id) ? 0 : (selfUs.get(id) ?? 0);
   const frame = node.callFrame;
   const name = `${shortUrl(frame.url)}:${frame.functionName || '(anonymous)'}`;
-  const counted = frame.url.includes('/src/') && !onStack.has(name);
+  const counted = /\/(src|dist)\//.test(frame.url) && !onStack.has(name);
   if (counted) onStack.add(name);
   for (const childId of node.children ?? []) us += walk(childId, onStack);
   if (counted) {
@@ -107,5 +107,5 @@ const walk = (id: number, onStack: Set<string>): number => {
 walk(profile.nodes[0]?.id ?? 1, new Set());
 print('self time by function', byFunction);
 print('self time by file', byFile);
-print('inclusive time of tsession functions (src/)', inclusive);
+print('inclusive time of tsession functions (dist/ or src/)', inclusive);
 if (!hasFlag('keep')) rmSync(dir, { recursive: true, force: true });

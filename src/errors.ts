@@ -14,6 +14,7 @@ export type SessionErrorCode =
   | 'TSESSION_CONFLICT'
   | 'TSESSION_LIMIT'
   | 'TSESSION_STORE_UNAVAILABLE'
+  | 'TSESSION_STORE_UNSUPPORTED'
   | 'TSESSION_STATE';
 
 /** Base class of tsession's errors (except {@link SessionSerializationError}, a `TypeError`). */
@@ -144,6 +145,19 @@ export class SessionLimitError extends SessionError {
 export class StoreUnavailableError extends SessionError {
   constructor(message: string, options?: ErrorOptions) {
     super('TSESSION_STORE_UNAVAILABLE', 503, message, options);
+  }
+}
+
+/**
+ * The store cannot do what was asked, by its nature rather than by a fault: listing its
+ * records (`scan`, `count`, `sweep`) on a store whose `capabilities.listing` is false,
+ * e.g. `ConnectStore` over connect-pg-simple or session-file-store, which have no usable
+ * `all()`. Such a store expires its records by itself; export, `list` and the admin
+ * listing need a store that can list.
+ */
+export class StoreUnsupportedError extends SessionError {
+  constructor(message: string) {
+    super('TSESSION_STORE_UNSUPPORTED', 501, message);
   }
 }
 

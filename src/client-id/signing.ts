@@ -128,6 +128,12 @@ function tag(secret: Buffer, key: string): string {
 }
 
 function checkSecrets(secret: string | readonly string[] | undefined, owner: string): string[] {
+  // Never echo the value: a mistyped secret is still a secret.
+  if (secret != null && typeof secret !== 'string' && !Array.isArray(secret)) {
+    throw new SessionConfigError(
+      `${owner}'s \`secret\` is ${typeof secret === 'object' ? 'an object' : `a ${typeof secret}`}; pass a string of at least ${MIN_SECRET_LENGTH} random characters (e.g. process.env.SESSION_SECRET), or an array of them to rotate`,
+    );
+  }
   const secrets = typeof secret === 'string' ? [secret] : [...(secret ?? [])];
   if (secrets.length === 0) {
     throw new SessionConfigError(

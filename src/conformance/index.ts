@@ -28,7 +28,7 @@ export interface StoreContractOptions {
   /**
    * The capabilities the store declares. Cases that need one the store lacks are left
    * out, and a first case checks that `store.capabilities` says the same.
-   * @default { limit: true, atomicRegenerate: true, perKeyVersions: true, principals: true }
+   * @default { limit: true, atomicRegenerate: true, perKeyVersions: true, listing: true, principals: true }
    */
   capabilities?: Partial<ContractCapabilities>;
 }
@@ -72,6 +72,7 @@ export function describeStoreContract(
     limit: true,
     atomicRegenerate: true,
     perKeyVersions: true,
+    listing: true,
     principals: true,
     ...options.capabilities,
   };
@@ -99,9 +100,9 @@ export function describeStoreContract(
 
     t.it('declares the capabilities the suite was told about', async () => {
       const declared = harness.store().capabilities;
-      const { limit, atomicRegenerate, perKeyVersions } = declared;
+      const { limit, atomicRegenerate, perKeyVersions, listing = true } = declared;
       const principals = declared.principals === true;
-      assert.deepEqual({ limit, atomicRegenerate, perKeyVersions, principals }, caps);
+      assert.deepEqual({ limit, atomicRegenerate, perKeyVersions, listing, principals }, caps);
       if (caps.principals)
         assert.equal(
           typeof harness.store().findByPrincipal,
@@ -110,6 +111,8 @@ export function describeStoreContract(
         );
       if (caps.limit)
         assert.equal(typeof harness.store().count, 'function', 'a store with the limit capability implements count()');
+      if (!caps.listing)
+        assert.ok(declared.selfExpiring, 'a store that cannot list (so cannot be swept) must expire by itself');
     });
 
     recordCases(harness);

@@ -6,7 +6,7 @@ import { type SessionIncomingMessage, withSessions } from '../adapters/http/inde
 import { CookieClientIdManager } from '../client-id/cookie.js';
 import type { SessionRequest } from '../client-id/types.js';
 import { type ConflictResolver, SessionDataContainer, type SessionEndReason } from '../container/container.js';
-import { SessionConfigError, SessionStateError } from '../errors.js';
+import { SessionStateError, StoreUnsupportedError } from '../errors.js';
 import { userAgentClass } from '../session/fingerprint.js';
 import { SessionManager } from '../session/manager.js';
 import { SessionNameError } from '../session/names.js';
@@ -215,14 +215,14 @@ export function principalCases({ t, store, caps }: Harness): void {
 
   t.describe('sessions by user', () => {
     t.it(
-      'a store without the capability refuses with SessionConfigError; bad user ids with SessionNameError',
+      'a store without the capability refuses with StoreUnsupportedError; bad user ids with SessionNameError',
       async () => {
         await withApp({}, async (app) => {
           await assert.rejects(app.manager.sessionsOf(''), SessionNameError);
           await assert.rejects(app.manager.sessionsOf('a\0b'), SessionNameError);
           if (!caps.principals) {
-            await assert.rejects(app.manager.sessionsOf('ann'), SessionConfigError);
-            await assert.rejects(app.manager.endSessionsOf('ann'), SessionConfigError);
+            await assert.rejects(app.manager.sessionsOf('ann'), StoreUnsupportedError);
+            await assert.rejects(app.manager.endSessionsOf('ann'), StoreUnsupportedError);
           } else {
             assert.deepEqual(await app.manager.sessionsOf('nobody'), []);
           }

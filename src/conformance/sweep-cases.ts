@@ -1,9 +1,14 @@
 import { strict as assert } from 'node:assert';
+import { StoreUnsupportedError } from '../errors.js';
 import type { SessionStore } from '../stores/types.js';
 import { collect, compare, create, entriesOf, type Harness, loadLive, put, T0 } from './harness.js';
 
-/** Sweep, scan and count. */
+/** Sweep, scan and count; for a store that cannot list, that they say so. */
 export function sweepCases({ t, store, caps }: Harness): void {
+  if (!caps.listing) {
+    unsupportedCases({ t, store, caps });
+    return;
+  }
   t.describe('sweep', () => {
     t.it('removes exactly the expired records, reports their keys, and resolves the count', async () => {
       const expired = ['e1', 'e2', 'e3', 'e4', 'e5'];
@@ -109,6 +114,23 @@ export function sweepCases({ t, store, caps }: Harness): void {
       const removed: string[] = [];
       assert.equal(await store().sweep(T0, { onRemoved: (keys) => removed.push(...keys) }), 4);
       assert.deepEqual(removed.sort(compare), ['dead0', 'dead1', 'dead2', 'dead3']);
+    });
+  });
+}
+
+/** A store that declares `listing: false` refuses to list with a typed error and still keeps its records. */
+function unsupportedCases({ t, store }: Harness): void {
+  t.describe('sweep, scan and count without listing', () => {
+    t.it('throw StoreUnsupportedError and leave every record in place', async () => {
+      await create(store(), 'dead', [put('a', '"1"')], { now: T0 - 10, expiresAt: T0 - 5 });
+      await create(store(), 'live', [put('a', '"2"')], { expiresAt: T0 + 5 });
+      const unsupported = (error: unknown) => error instanceof StoreUnsupportedError;
+      await assert.rejects(store().sweep(T0), unsupported);
+      await assert.rejects(collect(store().scan(T0)), unsupported);
+      const count = store().count;
+      if (count) await assert.rejects(count.call(store(), T0), unsupported);
+      await loadLive(store(), 'live');
+      assert.equal(await store().load('dead', T0), undefined);
     });
   });
 }

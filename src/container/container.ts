@@ -301,6 +301,10 @@ function checkOptions(
   const interval = options.sweepIntervalSeconds ?? 0;
   if (!(interval >= 0 && Number.isFinite(interval)))
     fail('`sweepIntervalSeconds` must be a number of seconds ≥ 0 (0 = off)');
+  if (interval > 0 && options.store.capabilities?.listing === false)
+    fail(
+      'this store cannot list sessions, so it cannot be swept (it expires them itself); set `sweepIntervalSeconds: 0`',
+    );
   const limit = options.limit;
   if (limit) {
     if (!(Number.isInteger(limit.max) && limit.max > 0)) fail('`limit.max` must be a positive integer');

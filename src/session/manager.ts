@@ -94,7 +94,7 @@ export class SessionManager implements SessionContext {
   /**
    * The live sessions of a user (see `Session.setPrincipal`), oldest first, from the
    * default container's store index: the cost is that user's sessions, not the store's.
-   * @throws SessionNameError for an invalid user id; SessionConfigError when the default
+   * @throws SessionNameError for an invalid user id; StoreUnsupportedError when the default
    *   container's store cannot index principals (`capabilities.principals`, e.g. `ConnectStore`).
    */
   async sessionsOf(userId: string): Promise<PrincipalSession[]> {

@@ -3,11 +3,26 @@ import { entryBytes, incrementError } from '../stores/record.js';
 import type { EntryWrite, StoredEntry } from '../stores/types.js';
 import { checkKey } from './names.js';
 
-/** A loaded entry: its stored encoding and version, and the value it decoded to, once read. */
-interface Original {
-  readonly encoded: string;
+/**
+ * Everything one key of a package knows in one request: its stored encoding and version
+ * (when it was loaded), the value the app sees (or {@link ABSENT}), and whether the app
+ * read it (its version is then checked at commit) or was handed it (it may have been
+ * mutated in place, so it is re-encoded at commit). One object per key, in one Map:
+ * a read-only request allocates a slot per key it touches, not four collections.
+ */
+interface Slot {
+  /** The stored encoding, when the key was loaded. */
+  readonly encoded: string | undefined;
+  /** The stored version (0 when the key was not stored). */
   readonly version: number;
-  decoded?: unknown;
+  /** The stored encoding's decoded value, once decoded. */
+  decoded: unknown;
+  /** The value the app sees: the decoded stored one, one it set, or ABSENT. */
+  value: unknown;
+  /** The app depended on the stored value (get, has, iteration): its version is checked at commit. */
+  read: boolean;
+  /** The value may differ from the stored one: written, deleted, or handed out (and so mutable in place). */
+  exposed: boolean;
 }
 
 /** What a package's data asks of the session that holds it before it changes. */
@@ -32,12 +47,10 @@ export class PackageData<T extends object = Record<string, unknown>>
 {
   /** The package id. */
   readonly pkg: string;
-  readonly #originals = new Map<string, Original>();
-  readonly #values = new Map<string, unknown>();
-  /** Keys whose value may differ from the stored one: written, or handed out (and so mutable in place). */
-  readonly #exposed = new Set<string>();
-  /** Keys whose stored value this request depended on: their versions are checked at commit. */
-  readonly #read = new Set<string>();
+  /** Every key touched or loaded, in the order a Map of the present keys would have them (stored first). */
+  readonly #slots = new Map<string, Slot>();
+  /** Keys with a value. */
+  #size = 0;
   readonly #codec: SessionCodec;
   readonly #guard: PackageGuard;
   /** Increments the store adds at commit, by key (see {@link increment}); made on first use only. */
@@ -59,28 +72,44 @@ export class PackageData<T extends object = Record<string, unknown>>
     this.#codec = codec;
     this.#guard = guard;
     for (const entry of entries) {
-      this.#originals.set(entry.key, { encoded: entry.value, version: entry.version });
-      this.#values.set(entry.key, NOT_DECODED);
+      this.#slots.set(entry.key, {
+        encoded: entry.value,
+        version: entry.version,
+        decoded: NOT_DECODED,
+        value: NOT_DECODED,
+        read: false,
+        exposed: false,
+      });
     }
+    this.#size = this.#slots.size;
   }
 
   /** The value under `key`, or undefined. Objects returned may be mutated in place; the change is saved. */
   get<K extends keyof T & string>(key: K): T[K] | undefined {
     checkKey(key);
-    this.#read.add(key);
-    if (!this.#values.has(key)) return undefined;
-    this.#exposed.add(key);
-    return this.#value(key) as T[K];
+    const slot = this.#slot(key);
+    slot.read = true;
+    if (slot.value === ABSENT) return undefined;
+    slot.exposed = true;
+    return this.#value(slot) as T[K];
   }
 
   /** Stores `value` under `key`. */
   set<K extends keyof T & string>(key: K, value: T[K]): this {
     this.#guard.assertWritable();
     checkKey(key);
-    if (!this.#values.has(key)) this.#guard.beforeNewKey(this.pkg, this.#values.size);
+    let slot = this.#slots.get(key);
+    if (slot === undefined || slot.value === ABSENT) {
+      this.#guard.beforeNewKey(this.pkg, this.#size);
+      // A key set again after a delete goes last, as in a Map.
+      if (slot) this.#slots.delete(key);
+      slot ??= newSlot();
+      this.#slots.set(key, slot);
+      this.#size++;
+    }
     this.#increments?.delete(key);
-    this.#values.set(key, value);
-    this.#exposed.add(key);
+    slot.value = value;
+    slot.exposed = true;
     return this;
   }
 
@@ -98,68 +127,77 @@ export class PackageData<T extends object = Record<string, unknown>>
   increment<K extends keyof T & string>(key: K, by = 1): number {
     this.#guard.assertWritable();
     checkKey(key);
-    const current = this.#values.has(key) ? this.#value(key) : 0;
+    let slot = this.#slots.get(key);
+    const present = slot !== undefined && slot.value !== ABSENT;
+    const current = present ? this.#value(slot as Slot) : 0;
     const sum = (current as number) + by;
     if (!Number.isSafeInteger(by) || !Number.isSafeInteger(current) || !Number.isSafeInteger(sum)) {
-      throw incrementError(
-        { pkg: this.pkg, key },
-        Number.isSafeInteger(current) ? 'the amount and the sum must be safe integers' : 'the value is not an integer',
-      );
+      const why = Number.isSafeInteger(current)
+        ? 'the amount and the sum must be safe integers'
+        : 'the value is not an integer';
+      throw incrementError({ pkg: this.pkg, key }, why);
     }
-    if (!this.#values.has(key)) this.#guard.beforeNewKey(this.pkg, this.#values.size);
     const pending = this.#increments?.get(key);
-    this.#values.set(key, sum);
-    if (pending !== undefined || (this.#guard.mergesIncrements && !this.#assigned(key))) {
+    const assigned = slot !== undefined && pending === undefined && isAssigned(slot);
+    if (!present) {
+      this.#guard.beforeNewKey(this.pkg, this.#size);
+      if (slot) this.#slots.delete(key);
+      slot = newSlot();
+      this.#slots.set(key, slot);
+      this.#size++;
+    }
+    (slot as Slot).value = sum;
+    if (pending !== undefined || (this.#guard.mergesIncrements && !assigned)) {
       (this.#increments ??= new Map()).set(key, (pending ?? 0) + by);
     } else {
-      // A plain write of the sum; checked against the store's version when the value came from it.
-      if (!this.#assigned(key)) this.#read.add(key);
-      this.#exposed.add(key);
+      // A plain write of the sum, checked against the stored version unless this request assigned the key.
+      if (!assigned) (slot as Slot).read = true;
+      (slot as Slot).exposed = true;
     }
     return sum;
   }
 
-  /** True when this request gave `key` a value of its own (set or deleted it), so the store's value no longer counts. */
-  #assigned(key: string): boolean {
-    if (!this.#exposed.has(key)) return false;
-    const original = this.#originals.get(key);
-    if (original === undefined || !this.#values.has(key)) return true;
-    const value = this.#values.get(key);
-    return value !== NOT_DECODED && !('decoded' in original && Object.is(value, original.decoded));
-  }
-
   /** True when `key` has a value. */
   has(key: keyof T & string): boolean {
-    this.#read.add(key);
-    return this.#values.has(key);
+    const slot = this.#slot(key);
+    slot.read = true;
+    return slot.value !== ABSENT;
   }
 
   /** Removes `key`; false when it was not there. */
   delete(key: keyof T & string): boolean {
     this.#guard.assertWritable();
     this.#increments?.delete(key);
-    this.#exposed.add(key);
-    return this.#values.delete(key);
+    const slot = this.#slot(key);
+    slot.exposed = true;
+    if (slot.value === ABSENT) return false;
+    slot.value = ABSENT;
+    this.#size--;
+    return true;
   }
 
   /** Removes every key of this package. */
   clear(): void {
     this.#guard.assertWritable();
-    this.#increments?.clear();
-    for (const key of this.#values.keys()) this.#exposed.add(key);
-    this.#values.clear();
+    this.#increments = undefined;
+    for (const slot of this.#slots.values()) {
+      if (slot.value === ABSENT) continue;
+      slot.exposed = true;
+      slot.value = ABSENT;
+    }
+    this.#size = 0;
   }
 
   /** How many keys the package holds. */
   get size(): number {
     this.#readAll();
-    return this.#values.size;
+    return this.#size;
   }
 
   /** The keys, in insertion order (stored keys first). */
   keys(): IterableIterator<keyof T & string> {
     this.#readAll();
-    return this.#values.keys() as IterableIterator<keyof T & string>;
+    return this.#presentKeys().values() as IterableIterator<keyof T & string>;
   }
 
   /** The values; objects among them may be mutated in place. */
@@ -170,9 +208,11 @@ export class PackageData<T extends object = Record<string, unknown>>
   /** `[key, value]` pairs; objects among the values may be mutated in place. */
   *entries(): IterableIterator<[keyof T & string, T[keyof T]]> {
     this.#readAll();
-    for (const key of [...this.#values.keys()]) {
-      this.#exposed.add(key);
-      yield [key as keyof T & string, this.#value(key) as T[keyof T]];
+    for (const key of this.#presentKeys()) {
+      const slot = this.#slots.get(key) as Slot;
+      if (slot.value === ABSENT) continue;
+      slot.exposed = true;
+      yield [key as keyof T & string, this.#value(slot) as T[keyof T]];
     }
   }
 
@@ -194,19 +234,24 @@ export class PackageData<T extends object = Record<string, unknown>>
   collectChanges(writes: EntryWrite[]): number {
     let byteSize = 0;
     const increments = this.#increments;
-    for (const [key, original] of this.#originals) {
-      if (!this.#exposed.has(key) && this.#values.has(key) && !increments?.has(key))
-        byteSize += entryBytes(this.pkg, key, original.encoded);
-    }
-    if (increments !== undefined) byteSize += this.#collectIncrements(increments, writes);
-    for (const key of this.#exposed) {
-      if (increments?.has(key)) continue;
-      const encoded = this.#values.has(key) ? this.#encodeIfChanged(key) : undefined;
-      const original = this.#originals.get(key);
+    for (const [key, slot] of this.#slots) {
+      const add = increments?.get(key);
+      if (add !== undefined) {
+        // The amount for the store to add; the value is this request's view of the sum.
+        const value = this.#codec.encode(slot.value, [this.pkg, key]);
+        byteSize += entryBytes(this.pkg, key, value);
+        writes.push({ pkg: this.pkg, key, value, add });
+        continue;
+      }
+      if (!slot.exposed) {
+        if (slot.value !== ABSENT) byteSize += entryBytes(this.pkg, key, slot.encoded as string);
+        continue;
+      }
+      const encoded = slot.value === ABSENT ? undefined : this.#encodeIfChanged(key, slot);
       if (encoded !== undefined)
-        byteSize += entryBytes(this.pkg, key, encoded === SAME ? (original as Original).encoded : encoded);
-      if (encoded === SAME || (encoded === undefined && original === undefined)) continue;
-      const expectVersion = this.#read.has(key) ? (original?.version ?? 0) : undefined;
+        byteSize += entryBytes(this.pkg, key, encoded === SAME ? (slot.encoded as string) : encoded);
+      if (encoded === SAME || (encoded === undefined && slot.encoded === undefined)) continue;
+      const expectVersion = slot.read ? slot.version : undefined;
       writes.push({
         pkg: this.pkg,
         key,
@@ -217,56 +262,68 @@ export class PackageData<T extends object = Record<string, unknown>>
     return byteSize;
   }
 
-  /** The writes of pending increments: the amount for the store, and this request's view of the sum as the value. */
-  #collectIncrements(increments: ReadonlyMap<string, number>, writes: EntryWrite[]): number {
-    let byteSize = 0;
-    for (const [key, add] of increments) {
-      const value = this.#codec.encode(this.#values.get(key), [this.pkg, key]);
-      byteSize += entryBytes(this.pkg, key, value);
-      writes.push({ pkg: this.pkg, key, value, add });
-    }
-    return byteSize;
-  }
-
   /** @internal Every key and encoded value, for moving the data to a new id (regenerate). */
   snapshot(): EntryWrite[] {
     const writes: EntryWrite[] = [];
-    for (const key of this.#values.keys()) {
-      const encoded = this.#encodeIfChanged(key);
-      writes.push({
-        pkg: this.pkg,
-        key,
-        value: encoded === SAME ? (this.#originals.get(key) as Original).encoded : encoded,
-      });
+    for (const [key, slot] of this.#slots) {
+      if (slot.value === ABSENT) continue;
+      const encoded = this.#encodeIfChanged(key, slot);
+      writes.push({ pkg: this.pkg, key, value: encoded === SAME ? (slot.encoded as string) : encoded });
     }
     return writes;
   }
 
-  #value(key: string): unknown {
-    const value = this.#values.get(key);
-    if (value !== NOT_DECODED) return value;
-    const original = this.#originals.get(key) as Original;
-    original.decoded = this.#codec.decode(original.encoded);
-    this.#values.set(key, original.decoded);
-    return original.decoded;
+  /** The slot of `key`, made (with no value) on first touch. */
+  #slot(key: string): Slot {
+    let slot = this.#slots.get(key);
+    if (slot === undefined) {
+      slot = newSlot();
+      this.#slots.set(key, slot);
+    }
+    return slot;
   }
 
-  #encodeIfChanged(key: string): string | typeof SAME {
-    const value = this.#values.get(key);
-    const original = this.#originals.get(key);
+  #value(slot: Slot): unknown {
+    if (slot.value !== NOT_DECODED) return slot.value;
+    slot.decoded = this.#codec.decode(slot.encoded as string);
+    slot.value = slot.decoded;
+    return slot.value;
+  }
+
+  #encodeIfChanged(key: string, slot: Slot): string | typeof SAME {
+    const value = slot.value;
     if (value === NOT_DECODED) return SAME;
-    if (original && 'decoded' in original && isPrimitive(value) && Object.is(original.decoded, value)) return SAME;
+    if (slot.decoded !== NOT_DECODED && isPrimitive(value) && Object.is(slot.decoded, value)) return SAME;
     const encoded = this.#codec.encode(value, [this.pkg, key]);
-    return original?.encoded === encoded ? SAME : encoded;
+    return slot.encoded === encoded ? SAME : encoded;
+  }
+
+  #presentKeys(): string[] {
+    const keys: string[] = [];
+    for (const [key, slot] of this.#slots) if (slot.value !== ABSENT) keys.push(key);
+    return keys;
   }
 
   #readAll(): void {
-    for (const key of this.#values.keys()) this.#read.add(key);
+    for (const slot of this.#slots.values()) if (slot.value !== ABSENT) slot.read = true;
   }
+}
+
+/** True when this request gave the key a value of its own (set or deleted it), so the stored value no longer counts. */
+function isAssigned(slot: Slot): boolean {
+  if (!slot.exposed) return false;
+  if (slot.encoded === undefined || slot.value === ABSENT) return true;
+  return slot.value !== NOT_DECODED && !(slot.decoded !== NOT_DECODED && Object.is(slot.value, slot.decoded));
+}
+
+function newSlot(): Slot {
+  return { encoded: undefined, version: 0, decoded: NOT_DECODED, value: ABSENT, read: false, exposed: false };
 }
 
 /** Marks a stored value not decoded yet: values are decoded on first read. */
 const NOT_DECODED = Symbol('not decoded');
+/** Marks a key without a value: never stored, deleted, or cleared. */
+const ABSENT = Symbol('absent');
 /** What `#encodeIfChanged` returns for a value equal to the stored one. */
 const SAME = Symbol('unchanged');
 

@@ -6,7 +6,7 @@
  * @module
  */
 import type { SessionCodec } from '../codec/codec.js';
-import { SessionConfigError } from '../errors.js';
+import { StoreUnsupportedError } from '../errors.js';
 import { INTERNAL_PACKAGE, PRINCIPAL_KEY } from '../stores/record.js';
 import type { ScannedSession, SessionStore } from '../stores/types.js';
 import { checkPrincipal } from './names.js';
@@ -14,7 +14,7 @@ import { checkPrincipal } from './names.js';
 /**
  * The store's live records of `userId` (not expired by `expiresAt` at `now`), oldest
  * first, through the store's principal index.
- * @throws SessionNameError for an invalid user id; SessionConfigError when the store
+ * @throws SessionNameError for an invalid user id; StoreUnsupportedError when the store
  *   cannot index principals (`capabilities.principals`).
  */
 export async function recordsOfPrincipal(
@@ -25,7 +25,7 @@ export async function recordsOfPrincipal(
 ): Promise<ScannedSession[]> {
   checkPrincipal(userId);
   if (store.capabilities.principals !== true || store.findByPrincipal === undefined) {
-    throw new SessionConfigError(
+    throw new StoreUnsupportedError(
       'this store cannot find sessions by user (capabilities.principals is false); use MemoryStore, SqliteStore, RedisStore or PostgresStore',
     );
   }

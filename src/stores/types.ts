@@ -197,6 +197,13 @@ export interface StoreCapabilities {
   readonly perKeyVersions: boolean;
   /** Reclaims expired records by itself (e.g. Redis key TTLs); `sweep` may then do little. */
   readonly selfExpiring: boolean;
+  /**
+   * Can list its records, so `scan`, `count` and `sweep` work. False for a store that can
+   * only look a record up by its key (`ConnectStore` over an express-session store without
+   * a usable `all()`): those methods then throw `StoreUnsupportedError`, and the store
+   * must be `selfExpiring`. Absent means true.
+   */
+  readonly listing?: boolean;
   /** Applies {@link EntryWrite.add} atomically (absent: false, and `data.increment` falls back to a checked write). */
   readonly increments?: boolean;
   /** Indexes records by principal and implements {@link SessionStore.findByPrincipal} (absent: false). */

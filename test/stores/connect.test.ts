@@ -2,7 +2,7 @@ import { RedisStore } from 'connect-redis';
 import session from 'express-session';
 import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SessionConfigError, SessionStateError, StoreUnavailableError } from '../../src/errors.js';
+import { SessionConfigError, StoreUnavailableError, StoreUnsupportedError } from '../../src/errors.js';
 import { CookieClientIdManager, SessionDataContainer, SessionManager } from '../../src/index.js';
 import { BLOB_FORMAT } from '../../src/stores/connect/blob.js';
 import { type ConnectCompatibleStore, ConnectStore } from '../../src/stores/connect/index.js';
@@ -33,6 +33,7 @@ describe('ConnectStore options', () => {
       atomicRegenerate: false,
       perKeyVersions: false,
       selfExpiring: true,
+      listing: true,
       increments: true,
       principals: false,
     });
@@ -78,7 +79,7 @@ describe('ConnectStore over express-session MemoryStore', () => {
     expect(await collect(store.scan(NOW))).toEqual([]);
   });
 
-  it('without all(): sweep leaves expiry to the store (0) and scan/count say they cannot list', async () => {
+  it('without all(): sweep, scan and count say the store cannot list (StoreUnsupportedError)', async () => {
     const memory = new session.MemoryStore();
     const { get, set, destroy } = memory;
     const bare: ConnectCompatibleStore = {
@@ -88,8 +89,9 @@ describe('ConnectStore over express-session MemoryStore', () => {
     };
     const store = new ConnectStore({ store: bare });
     await create(store, 'dead', [], NOW + 1);
-    expect(await store.sweep(NOW + 10)).toBe(0);
-    await expect(collect(store.scan(NOW))).rejects.toThrow(SessionStateError);
+    expect(store.capabilities.listing).toBe(false);
+    await expect(store.sweep(NOW + 10)).rejects.toThrow(StoreUnsupportedError);
+    await expect(collect(store.scan(NOW))).rejects.toThrow(StoreUnsupportedError);
     await expect(store.count(NOW)).rejects.toThrow(/cannot list sessions/);
   });
 });

@@ -7,6 +7,7 @@ import { ResponseHold, type Settlement } from '../shared/hold-response.js';
 import { NodeSessionRequest, type RequestAccess } from '../shared/node-request.js';
 import { type ResponseSnapshot, restoreResponse, snapshotResponse } from '../shared/node-response.js';
 import { type RetryOptions, retryAttempts } from '../shared/retry.js';
+import { forwardSessionRejections } from './express4.js';
 
 export type { RetryOptions } from '../shared/retry.js';
 
@@ -49,6 +50,9 @@ export interface ExpressSessionOptions {
  * - Errors reach Express's error path through `next(err)` and carry `err.status`: a
  *   store that is down answers 503, a commit that lost a race answers 409 (opt a route
  *   into retrying with {@link retryOnConflict}).
+ * - On Express 4, which ignores the promise an `async` handler returns, a session error
+ *   it rejects with (`await req.tsession.get()` while the store is down) still reaches
+ *   `next(err)` rather than crashing the process; no wrapper needed (see `express4.ts`).
  *
  * @param manager the app's {@link SessionManager}
  * @param options see {@link ExpressSessionOptions}
@@ -72,6 +76,7 @@ export function sessions(manager: SessionManager, options: ExpressSessionOptions
       next();
       return;
     }
+    forwardSessionRejections(req);
     exposeSession(req);
     const path = cookiePath === 'mount' ? req.baseUrl : cookiePath;
     new ExpressExchange(req, res, next, manager.open(expressSessionRequest(req, path)));

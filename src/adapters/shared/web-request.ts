@@ -13,20 +13,63 @@ export interface WebRequestOptions {
   readonly form?: FormData | undefined;
 }
 
+/**
+ * A {@link SessionRequest} over a Web-standard `Request`: a class whose fields are read
+ * when the core asks (`secure` and the path once), not an object of closures, and with
+ * no `new URL()` per request: the request's URL is absolute, so its path and scheme are
+ * plain slices of it.
+ */
+class WebSessionRequest implements SessionRequest {
+  readonly method: string;
+  readonly cookiePath: string | undefined;
+  readonly #request: Request;
+  readonly #trustProxy: boolean;
+  readonly #form: FormData | undefined;
+  #url: string | undefined;
+  #secure: boolean | undefined;
+
+  constructor(request: Request, options: WebRequestOptions) {
+    this.method = request.method;
+    this.cookiePath = options.cookiePath;
+    this.#request = request;
+    this.#trustProxy = options.trustProxy === true;
+    this.#form = options.form;
+  }
+
+  /** The path and query of the request's URL (no fragment). */
+  get url(): string {
+    this.#url ??= pathAndQuery(this.#request.url);
+    return this.#url;
+  }
+
+  get secure(): boolean {
+    this.#secure ??=
+      this.#request.url.startsWith('https:') ||
+      (this.#trustProxy && forwardedProto(this.#request.headers.get('x-forwarded-proto')) === 'https');
+    return this.#secure;
+  }
+
+  header(name: string): string | undefined {
+    return this.#request.headers.get(name) ?? undefined;
+  }
+
+  formField(name: string): string | undefined {
+    return formValue(this.#form, name);
+  }
+}
+
+/** `/path?query` of an absolute URL such as `Request.url`: the text after the authority, without the fragment. */
+function pathAndQuery(absolute: string): string {
+  const authority = absolute.indexOf('//');
+  const start = absolute.indexOf('/', authority < 0 ? 0 : authority + 2);
+  if (start < 0) return '/';
+  const hash = absolute.indexOf('#', start);
+  return hash < 0 ? absolute.slice(start) : absolute.slice(start, hash);
+}
+
 /** A {@link SessionRequest} over a Web-standard `Request`. */
 export function webSessionRequest(request: Request, options: WebRequestOptions = {}): SessionRequest {
-  const url = new URL(request.url);
-  const { form, cookiePath } = options;
-  return {
-    method: request.method,
-    url: url.pathname + url.search,
-    secure:
-      url.protocol === 'https:' ||
-      (options.trustProxy === true && forwardedProto(request.headers.get('x-forwarded-proto')) === 'https'),
-    header: (name) => request.headers.get(name) ?? undefined,
-    ...(form && { formField: (name: string) => formValue(form, name) }),
-    ...(cookiePath !== undefined && { cookiePath }),
-  };
+  return new WebSessionRequest(request, options);
 }
 
 /**

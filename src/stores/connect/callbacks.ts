@@ -39,11 +39,11 @@ export function callStore<T>(
     };
     const timer = setTimeout(() => fail(new NoAnswer(`no answer within ${timeoutMs / 1000} s`)), timeoutMs);
     const callback: StoreCallback<T> = (error, result) => {
-      if (error) return fail(error);
+      if (error && !meansNoSession(operation, error)) return fail(error);
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      resolve(result as T);
+      resolve((error ? undefined : result) as T);
     };
     try {
       const returned = invoke(callback);
@@ -53,6 +53,15 @@ export function callStore<T>(
       fail(error);
     }
   });
+}
+
+/**
+ * True for an `ENOENT` error from `get` or `destroy`: a store that keeps one file per
+ * session (session-file-store) reports a missing session that way, and express-session
+ * itself reads it as "no session" rather than as a failure.
+ */
+function meansNoSession(operation: string, error: unknown): boolean {
+  return (operation === 'get' || operation === 'destroy') && (error as { code?: unknown } | null)?.code === 'ENOENT';
 }
 
 function unavailable(operation: string, error: unknown): StoreUnavailableError {

@@ -1,4 +1,4 @@
-import { SessionConfigError, SessionStateError } from '../../errors.js';
+import { SessionConfigError, StoreUnsupportedError } from '../../errors.js';
 import {
   applyEntryWrites,
   checkCaps,
@@ -43,6 +43,14 @@ export interface ConnectStoreOptions {
    * @default 60
    */
   graceSeconds?: number;
+  /**
+   * Whether tsession may list sessions through the store's `all()` (for `scan`, `count`,
+   * `sweep`: export, the CLI's `list`, the admin listing). Say `false` for a store whose
+   * `all()` is not usable, e.g. connect-sqlite3's, which returns sessions without their ids;
+   * those methods then throw `StoreUnsupportedError` and `capabilities.listing` is false.
+   * @default true when the store has an `all()` (connect-pg-simple and session-file-store have none)
+   */
+  listing?: boolean;
 }
 
 const SWEEP_BATCH = 100;
@@ -69,11 +77,23 @@ const SWEEP_BATCH = 100;
  * `maxKeysPerPackage`) are checked against the blob as read, under the same per-key
  * serialization, so they hold against concurrent requests of ONE process only; commits
  * from several processes at once can together pass a cap (each checks a blob the
- * others are about to overwrite). There is no `limit` support; `scan`, `count` and `sweep`
- * need the store's optional `all()`, which reads every session (so a sweep costs all
- * records, not just the expired ones); otherwise reclaiming expired records is left to
- * the underlying store's own expiry (connect-redis: Redis key TTLs; express-session's
- * `MemoryStore` drops an expired session only when it reads it).
+ * others are about to overwrite). There is no `limit` support.
+ *
+ * **Listing.** `scan`, `count` and `sweep` need the store's optional `all()`, which reads
+ * every session (so a sweep costs all records, not just the expired ones). A store
+ * without a usable one (connect-pg-simple and session-file-store have no `all()`;
+ * connect-sqlite3's returns sessions without ids, so pass `listing: false`) declares
+ * `capabilities.listing: false`, and those three methods throw `StoreUnsupportedError`;
+ * reclaiming expired records is then left to the underlying store's own expiry
+ * (connect-redis: Redis key TTLs; connect-pg-simple and session-file-store: their prune
+ * and reap timers; express-session's `MemoryStore` drops an expired session only when it
+ * reads it).
+ *
+ * **Missing sessions.** A store that reports a missing session as an `ENOENT` error
+ * (session-file-store) means "no session", as express-session itself reads it.
+ *
+ * **connect-redis.** connect-redis 9 supports only the node-redis client (`redis`'s
+ * `createClient`), not ioredis; for ioredis, use `tsession/redis` directly.
  *
  * Costs: a load is one `get`; a commit is one `get` and one `set` (a destroy: `get`
  * and `destroy`); a read-only request inside the container's resolution writes nothing.
@@ -88,24 +108,16 @@ const SWEEP_BATCH = 100;
  * ```
  */
 export class ConnectStore implements SessionStore {
-  readonly capabilities: StoreCapabilities = {
-    limit: false,
-    atomicRegenerate: false,
-    perKeyVersions: false,
-    selfExpiring: true,
-    // As atomic as the rest of a commit here: against the commits of this process.
-    increments: true,
-    // An express-session store has no index to find a user's sessions by, only a full scan.
-    principals: false,
-  };
+  readonly capabilities: StoreCapabilities;
   readonly #store: ConnectCompatibleStore;
   readonly #timeoutMs: number;
   readonly #graceSeconds: number;
   readonly #lock = new KeyLock();
 
-  /** @throws SessionConfigError when `store` lacks get/set/destroy or a time is not positive. */
+  /** @throws SessionConfigError when `store` lacks get/set/destroy (or `all` when `listing`) or a time is not positive. */
   constructor(options: ConnectStoreOptions) {
     const { store, timeoutSeconds = 5, graceSeconds = 60 } = options ?? {};
+    const listing = options?.listing ?? typeof store?.all === 'function';
     for (const method of ['get', 'set', 'destroy'] as const) {
       if (typeof store?.[method] !== 'function') {
         throw new SessionConfigError(
@@ -119,6 +131,21 @@ export class ConnectStore implements SessionStore {
     if (!(graceSeconds >= 0 && Number.isFinite(graceSeconds))) {
       throw new SessionConfigError('ConnectStore: `graceSeconds` must be a number of seconds ≥ 0');
     }
+    if (typeof listing !== 'boolean') throw new SessionConfigError('ConnectStore: `listing` must be true or false');
+    if (listing && typeof store.all !== 'function') {
+      throw new SessionConfigError('ConnectStore: `listing: true` needs a store with all(); this one has none');
+    }
+    this.capabilities = {
+      limit: false,
+      atomicRegenerate: false,
+      perKeyVersions: false,
+      selfExpiring: true,
+      listing,
+      // As atomic as the rest of a commit here: against the commits of this process.
+      increments: true,
+      // An express-session store has no index to find a user's sessions by, only a full scan.
+      principals: false,
+    };
     this.#store = store;
     this.#timeoutMs = timeoutSeconds * 1000;
     this.#graceSeconds = graceSeconds;
@@ -181,12 +208,10 @@ export class ConnectStore implements SessionStore {
   }
 
   /**
-   * Deletes the records whose `expiresAt < now` when the store can list them (`all()`),
-   * reading every session to find them; otherwise resolves 0 and leaves expiry to
-   * the underlying store's own TTL.
+   * Deletes the records whose `expiresAt < now`, reading every session with `all()` to find them.
+   * @throws StoreUnsupportedError when the store cannot list (`capabilities.listing` is false).
    */
   async sweep(now: number, options: SweepOptions = {}): Promise<number> {
-    if (typeof this.#store.all !== 'function') return 0;
     const expired = (await this.#all()).filter(([, r]) => r.expiresAt !== null && r.expiresAt < now).map(([k]) => k);
     let removed = 0;
     for (let start = 0; start < expired.length; start += SWEEP_BATCH) {
@@ -199,14 +224,14 @@ export class ConnectStore implements SessionStore {
     return removed;
   }
 
-  /** Every live record, read with the store's `all()`. @throws SessionStateError when the store has no `all()`. */
+  /** Every live record, read with the store's `all()`. @throws StoreUnsupportedError when the store cannot list. */
   async *scan(now: number): AsyncIterable<ScannedSession> {
     for (const [key, record] of await this.#all()) {
       if (isLive(record, now)) yield { key, ...withoutSeq(record) };
     }
   }
 
-  /** The live records, counted by reading them all with `all()`. */
+  /** The live records, counted by reading them all with `all()`. @throws StoreUnsupportedError when the store cannot list. */
   async count(now: number): Promise<number> {
     return (await this.#all()).filter(([, record]) => isLive(record, now)).length;
   }
@@ -233,9 +258,9 @@ export class ConnectStore implements SessionStore {
 
   async #all(): Promise<[string, BlobRecord][]> {
     const all = this.#store.all;
-    if (typeof all !== 'function') {
-      throw new SessionStateError(
-        'ConnectStore: the express-session store has no all(), so it cannot list sessions (scan, count, export, admin); use a store that implements all()',
+    if (!this.capabilities.listing || typeof all !== 'function') {
+      throw new StoreUnsupportedError(
+        'ConnectStore: this express-session store cannot list sessions (no usable all()), so scan, count and sweep (export, list, the admin listing) are not supported; it expires sessions by itself',
       );
     }
     const listed = await this.#call('all', (cb) => all.call(this.#store, cb));
@@ -243,7 +268,9 @@ export class ConnectStore implements SessionStore {
       ? listed.map((s) => [String((s as { id?: unknown })?.id ?? ''), s])
       : Object.entries((listed ?? {}) as Record<string, unknown>);
     if (pairs.some(([key]) => key === '')) {
-      throw new SessionStateError('ConnectStore: the store’s all() returned sessions without their ids; cannot list');
+      throw new StoreUnsupportedError(
+        'ConnectStore: the store’s all() returned sessions without their ids (connect-sqlite3 does), so listing is not supported; pass `listing: false`',
+      );
     }
     return pairs.flatMap(([key, value]) => {
       const record = fromBlob(value);

@@ -1,11 +1,18 @@
 import type { EventEmitter } from 'node:events';
-import { createRequire } from 'node:module';
 import { ConflictError, SessionConfigError } from '../../errors.js';
+import { optionalPeer } from '../../optional-peer.js';
 import { type Clock, systemClock } from '../../time.js';
 import type { SessionStore } from '../types.js';
 
 /** The package id and key under which the whole express-session `sess` object is kept. */
 export const EXPRESS_SESSION_ENTRY = { pkg: 'express-session', key: 'sess' } as const;
+
+/**
+ * The entry that holds the cookie of the session's last `touch`, which overrides the one
+ * inside `sess` until the next `set` deletes it: so a touch is one blind write, not a
+ * read of the whole session and a write of it back.
+ */
+const TOUCHED_COOKIE_ENTRY = { pkg: EXPRESS_SESSION_ENTRY.pkg, key: 'cookie' } as const;
 
 /** An express-session session as its stores see it: a JSON-able object with a `cookie`. */
 export interface ExpressSessionData {
@@ -13,17 +20,33 @@ export interface ExpressSessionData {
   [key: string]: unknown;
 }
 
-type Done<T = void> = (error?: unknown, result?: T) => void;
+/** The node-style callback express-session passes to a store method. */
+export type Done<T = void> = (error?: unknown, result?: T) => void;
 
-/** The methods the returned store implements (express-session's required, recommended and optional ones). */
+/**
+ * The methods the returned store implements (express-session's required, recommended and
+ * optional ones). Each takes express-session's node-style callback, as express-session
+ * calls it, and returns nothing then; called without one it returns a promise instead
+ * (`await store.get(sid)`, as with connect-redis 9). A callback is called on a later
+ * tick, outside any promise, so an exception it throws propagates as an uncaught
+ * exception, as with express-session's own `MemoryStore`, never as an unhandled rejection.
+ */
 export interface ExpressSessionStoreMethods {
+  get(sid: string): Promise<ExpressSessionData | null>;
   get(sid: string, callback: Done<ExpressSessionData | null>): void;
-  set(sid: string, session: ExpressSessionData, callback?: Done): void;
-  destroy(sid: string, callback?: Done): void;
-  touch(sid: string, session: ExpressSessionData, callback?: Done): void;
+  set(sid: string, session: ExpressSessionData): Promise<void>;
+  set(sid: string, session: ExpressSessionData, callback: Done): void;
+  destroy(sid: string): Promise<void>;
+  destroy(sid: string, callback: Done): void;
+  /** Stores the session's new `cookie` (and so its new expiry) with the data already stored; a missing session stays missing. */
+  touch(sid: string, session: ExpressSessionData): Promise<void>;
+  touch(sid: string, session: ExpressSessionData, callback: Done): void;
+  all(): Promise<Record<string, ExpressSessionData>>;
   all(callback: Done<Record<string, ExpressSessionData>>): void;
+  length(): Promise<number>;
   length(callback: Done<number>): void;
-  clear(callback?: Done): void;
+  clear(): Promise<void>;
+  clear(callback: Done): void;
 }
 
 /** An abstract or concrete class to extend, like express-session's `Store`. */
@@ -44,8 +67,10 @@ export interface ExpressSessionStoreOptions<S extends StoreBaseClass = StoreBase
  * `Store`, so an express-session app can move to tsession's stores first and to
  * tsession's sessions later. Each express-session session is ONE entry (package
  * `express-session`, key `sess`) of the record keyed by its sid, living until its
- * `cookie.expires` (or `maxAge`), else `defaultTtlSeconds`. Writes are last-write-wins,
- * as express-session expects; an expiry is never shortened by a racing touch.
+ * `cookie.expires` (or `maxAge`), else `defaultTtlSeconds`. A `touch` stores the new
+ * cookie in a second entry (key `cookie`) that `get` returns in place of the one in
+ * `sess`, so it is one write and no read; the next `set` folds it back. Writes are
+ * last-write-wins, as express-session expects; an expiry is never shortened by a racing touch.
  *
  * @example
  * ```ts
@@ -74,8 +99,13 @@ export function toExpressSessionStore(store: SessionStore, options: ExpressSessi
   const { pkg, key } = EXPRESS_SESSION_ENTRY;
 
   const read = async (sid: string, now: number): Promise<ExpressSessionData | null> => {
-    const entry = (await store.load(sid, now))?.entries.find((e) => e.pkg === pkg && e.key === key);
-    return entry ? (JSON.parse(entry.value) as ExpressSessionData) : null;
+    const entries = (await store.load(sid, now))?.entries ?? [];
+    const sess = entries.find((e) => e.pkg === pkg && e.key === key);
+    if (!sess) return null;
+    const session = JSON.parse(sess.value) as ExpressSessionData;
+    const touched = entries.find((e) => e.pkg === pkg && e.key === TOUCHED_COOKIE_ENTRY.key);
+    if (touched) session.cookie = JSON.parse(touched.value) as ExpressSessionData['cookie'];
+    return session;
   };
   const ttlOf = (session: ExpressSessionData): number => {
     const { expires, maxAge, originalMaxAge } = session.cookie ?? {};
@@ -91,69 +121,54 @@ export function toExpressSessionStore(store: SessionStore, options: ExpressSessi
     return keys;
   };
 
-  class TsessionExpressStore extends Base implements ExpressSessionStoreMethods {
-    get(sid: string, callback: Done<ExpressSessionData | null>): void {
-      settle(read(sid, clock()), callback);
-    }
-
-    set(sid: string, session: ExpressSessionData, callback?: Done): void {
+  const methods = {
+    get: (sid: string) => read(sid, clock()),
+    set: (sid: string, session: ExpressSessionData) => {
       const now = clock();
       const ttl = ttlOf(session);
-      if (ttl > 0) {
-        const value = JSON.stringify(session);
-        settle(upsert(store, sid, now, { lastAccess: now, expiresAt: now + ttl }, value), callback);
-      } else {
-        this.destroy(sid, callback);
-      }
-    }
-
-    destroy(sid: string, callback?: Done): void {
-      settle(
-        store.destroy(sid).then(() => undefined),
-        callback,
-      );
-    }
-
-    touch(sid: string, session: ExpressSessionData, callback?: Done): void {
+      if (!(ttl > 0)) return store.destroy(sid).then(() => undefined);
+      return upsert(store, sid, now, { lastAccess: now, expiresAt: now + ttl }, JSON.stringify(session));
+    },
+    destroy: (sid: string) => store.destroy(sid).then(() => undefined),
+    touch: (sid: string, session: ExpressSessionData) => {
       const now = clock();
       const touch = { lastAccess: now, expiresAt: now + Math.max(ttlOf(session), 0) };
-      const touched = store.commit(sid, { create: false, touch, writes: [] }, now).then(
+      const writes = [{ ...TOUCHED_COOKIE_ENTRY, value: JSON.stringify(session.cookie ?? {}) }];
+      return store.commit(sid, { create: false, touch, writes }, now).then(
         () => undefined,
         (error: unknown) => {
+          // A touch never creates a session: one that is gone stays gone.
           if (!(error instanceof ConflictError && error.reason === 'gone')) throw error;
         },
       );
-      settle(touched, callback);
-    }
-
-    all(callback: Done<Record<string, ExpressSessionData>>): void {
+    },
+    all: async () => {
       const now = clock();
-      const listed = (async () => {
-        const sessions: Record<string, ExpressSessionData> = {};
-        for (const sid of await liveKeys(now)) {
-          const session = await read(sid, now);
-          if (session) sessions[sid] = session;
-        }
-        return sessions;
-      })();
-      settle(listed, callback);
-    }
+      const sessions: Record<string, ExpressSessionData> = {};
+      for (const sid of await liveKeys(now)) {
+        const session = await read(sid, now);
+        if (session) sessions[sid] = session;
+      }
+      return sessions;
+    },
+    length: async () => (await liveKeys(clock())).length,
+    clear: async () => {
+      for (const sid of await liveKeys(clock())) await store.destroy(sid);
+    },
+  };
 
-    length(callback: Done<number>): void {
-      settle(
-        liveKeys(clock()).then((keys) => keys.length),
-        callback,
-      );
-    }
-
-    clear(callback?: Done): void {
-      const cleared = liveKeys(clock()).then(async (keys) => {
-        for (const sid of keys) await store.destroy(sid);
-      });
-      settle(cleared, callback);
-    }
+  // Each method: the promise without a callback, the callback (on a later tick) with one.
+  class TsessionExpressStore extends Base {}
+  const proto = TsessionExpressStore.prototype as unknown as Record<string, unknown>;
+  for (const [name, method] of Object.entries(methods) as [string, (...args: never[]) => Promise<unknown>][]) {
+    const arity = method.length;
+    proto[name] = function (this: unknown, ...args: unknown[]) {
+      const callback = args.length > arity ? args[arity] : undefined;
+      const promise = method(...(args.slice(0, arity) as never[]));
+      return typeof callback === 'function' ? reply(promise, callback as Done<unknown>) : promise;
+    };
   }
-  return new TsessionExpressStore();
+  return new TsessionExpressStore() as object;
 }
 
 /** Writes the sess entry blindly, creating the record when it is not live; retries a lost create/exists race. */
@@ -164,7 +179,11 @@ async function upsert(
   touch: { lastAccess: number; expiresAt: number },
   value: string,
 ): Promise<void> {
-  const writes = [{ ...EXPRESS_SESSION_ENTRY, value }];
+  // The whole session, its cookie included: a cookie an earlier touch stored is superseded.
+  const writes = [
+    { ...EXPRESS_SESSION_ENTRY, value },
+    { ...TOUCHED_COOKIE_ENTRY, value: undefined },
+  ];
   for (let attempt = 0; ; attempt++) {
     const live = await store.load(sid, now);
     try {
@@ -181,20 +200,21 @@ async function upsert(
   }
 }
 
-function settle<T>(promise: Promise<T>, callback: Done<T> | undefined): void {
+/**
+ * Hands a result to a node-style callback on a later tick, outside the promise chain, so
+ * that an exception the callback throws is an uncaught exception (as with express-session's
+ * `MemoryStore`, which defers with `setImmediate`), not an unhandled rejection.
+ */
+function reply<T>(promise: Promise<T>, callback: Done<T>): undefined {
   promise.then(
-    (result) => callback?.(null, result),
-    (error: unknown) => callback?.(error),
+    (result) => process.nextTick(callback, null, result),
+    (error: unknown) => process.nextTick(callback, error),
   );
+  return undefined;
 }
 
+/** express-session's `Store`, loaded when no `Store` option was given. @throws SessionConfigError when it is not installed */
 function requireStoreClass(): StoreBaseClass {
-  try {
-    const { Store } = createRequire(import.meta.url)('express-session') as { Store: StoreBaseClass };
-    return Store;
-  } catch (cause) {
-    throw new SessionConfigError(
-      `toExpressSessionStore: cannot load express-session (${String(cause)}); install it or pass { Store } from 'express-session'`,
-    );
-  }
+  return optionalPeer<{ Store: StoreBaseClass }>('express-session', 'toExpressSessionStore (without a `Store` option)')
+    .Store;
 }

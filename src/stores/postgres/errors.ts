@@ -30,6 +30,18 @@ const UNAVAILABLE_CODES = new Set([
 const UNAVAILABLE_MESSAGE =
   /timeout exceeded when trying to connect|Query read timeout|Connection terminated|connection error|Connection timeout/i;
 
+/**
+ * SQLSTATEs of a server that refuses the connection for who or where it is: a database
+ * or role that does not exist, a password refused. Misconfiguration rather than an outage,
+ * but it fails every call alike until fixed, and a fix needs no restart: unavailable, with
+ * a message that says what to check.
+ */
+const REFUSED_LOGIN = new Map([
+  ['3D000', 'the database does not exist; check the database name'],
+  ['28000', 'the role does not exist or may not log in; check the user (role)'],
+  ['28P01', 'the password was refused; check the user and password'],
+]);
+
 /** SQLSTATEs that mean the schema is missing: `migrate()` was not run. */
 const MISSING_SCHEMA = new Set(['42P01', '42883', '3F000']);
 
@@ -53,6 +65,14 @@ export function mapPostgresError(error: unknown, where: string): unknown {
   if (isUnavailable(error)) {
     return new StoreUnavailableError(
       `PostgresStore: the PostgreSQL server did not answer (${summarize(error)}); check that it is running and reachable`,
+      { cause: error },
+    );
+  }
+  const refused = typeof code === 'string' ? REFUSED_LOGIN.get(code) : undefined;
+  if (refused) {
+    return new StoreUnavailableError(
+      // Said from the SQLSTATE, not the driver's text (which may name the host): see summarize.
+      `PostgresStore: PostgreSQL refused the connection (${summarize(error)}): ${refused} in the connection string or pool options`,
       { cause: error },
     );
   }

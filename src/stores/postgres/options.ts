@@ -1,5 +1,30 @@
 import type { Pool } from 'pg';
 import { SessionConfigError } from '../../errors.js';
+import { optionalPeer } from '../../optional-peer.js';
+
+/** The pg package, loaded when a PostgresStore first makes a pool. @throws SessionConfigError when it is not installed */
+export function pgModule(): typeof import('pg') {
+  return optionalPeer<typeof import('pg')>('pg', 'PostgresStore');
+}
+
+/**
+ * Refuses a connection string that names another database system (`mysql://`,
+ * `redis://`, ...), which pg would otherwise try as PostgreSQL. Accepted: `postgres://`,
+ * `postgresql://`, `socket:` and a socket directory path, the forms pg reads.
+ * @throws SessionConfigError
+ */
+export function checkConnectionString(owner: string, value: unknown): void {
+  const scheme = typeof value === 'string' ? /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(value)?.[1]?.toLowerCase() : '';
+  const ok = typeof value === 'string' && (scheme === undefined ? value.startsWith('/') : POSTGRES_SCHEMES.has(scheme));
+  if (!ok) {
+    const got = typeof value === 'string' ? (scheme ? `a ${scheme}: URL` : 'no URL') : `a ${typeof value}`;
+    throw new SessionConfigError(
+      `${owner}: \`connectionString\` must be a PostgreSQL URL such as 'postgres://user@host:5432/db' (got ${got})`,
+    );
+  }
+}
+
+const POSTGRES_SCHEMES = new Set(['postgres', 'postgresql', 'socket']);
 
 /** Options of {@link PostgresStore}. Times are in seconds. */
 export interface PostgresStoreOptions {

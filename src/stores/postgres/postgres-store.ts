@@ -1,4 +1,4 @@
-import { Pool, type QueryConfig, type QueryResultRow } from 'pg';
+import type { Pool, QueryConfig, QueryResultRow } from 'pg';
 import { SessionConfigError, SessionStateError } from '../../errors.js';
 import { INTERNAL_PACKAGE, PRINCIPAL_KEY } from '../record.js';
 import type {
@@ -13,7 +13,14 @@ import type {
 } from '../types.js';
 import { mapPostgresError } from './errors.js';
 import { migrate } from './migrate.js';
-import { type PostgresNames, type PostgresStoreOptions, positive, resolveNames } from './options.js';
+import {
+  checkConnectionString,
+  type PostgresNames,
+  type PostgresStoreOptions,
+  pgModule,
+  positive,
+  resolveNames,
+} from './options.js';
 import { type EntryRow, encodeDelta, type SessionRow, sessionFromRows } from './rows.js';
 
 const OWNER = 'PostgresStore';
@@ -72,6 +79,7 @@ export class PostgresStore implements SessionStore {
         `${OWNER}: pass exactly one of \`pool\` (a pg.Pool the app has) or \`connectionString\` (e.g. 'postgres://user@host:5432/db')`,
       );
     }
+    if (connectionString !== undefined) checkConnectionString(OWNER, connectionString);
     this.#names = resolveNames(OWNER, { schema, table });
     this.#schema = { schema, table };
     this.#timeoutMs = Math.ceil(positive(OWNER, 'statementTimeoutSeconds', statementTimeoutSeconds) * 1000);
@@ -81,7 +89,7 @@ export class PostgresStore implements SessionStore {
     this.#ownsPool = pool === undefined;
     this.pool =
       pool ??
-      new Pool({
+      new (pgModule().Pool)({
         connectionString,
         max: positive(OWNER, 'maxConnections', maxConnections, true),
         connectionTimeoutMillis: Math.ceil(connectTimeoutSeconds * 1000),

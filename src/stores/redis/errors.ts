@@ -1,5 +1,5 @@
-import { ReplyError } from 'ioredis';
 import { StoreUnavailableError } from '../../errors.js';
+import { ioredis } from './options.js';
 
 /** Replies of a server that is up but cannot serve now: loading, failing over, a cluster slot without a master. */
 const UNAVAILABLE_REPLY = /^(LOADING|CLUSTERDOWN|MASTERDOWN|TRYAGAIN|BUSY|READONLY|NOREPLICAS)\b/;
@@ -12,7 +12,7 @@ const UNAVAILABLE_REPLY = /^(LOADING|CLUSTERDOWN|MASTERDOWN|TRYAGAIN|BUSY|READON
  */
 export function mapRedisError(error: unknown): unknown {
   if (error instanceof StoreUnavailableError) return error;
-  if (error instanceof ReplyError && !UNAVAILABLE_REPLY.test((error as Error).message)) return error;
+  if (error instanceof ioredis().ReplyError && !UNAVAILABLE_REPLY.test((error as Error).message)) return error;
   // The code only: the driver's message names the host and port, and stays in `cause` (issue 11, finding 8).
   const code = (error as { code?: unknown } | null)?.code;
   const text = typeof code === 'string' ? code : error instanceof Error ? error.name : 'unknown error';

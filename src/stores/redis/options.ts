@@ -1,5 +1,6 @@
-import { Cluster, Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { SessionConfigError } from '../../errors.js';
+import { optionalPeer } from '../../optional-peer.js';
 
 /** Options of {@link RedisStore}. Times are in seconds. */
 export interface RedisStoreOptions {
@@ -53,7 +54,7 @@ export function resolveOptions(options: RedisStoreOptions): ResolvedRedisOptions
   if ((client === undefined) === (url === undefined)) {
     fail('give exactly one of `client` (an ioredis Redis or Cluster) or `url` (e.g. redis://127.0.0.1:6379)');
   }
-  if (client !== undefined && !(client instanceof Redis || client instanceof Cluster)) {
+  if (client !== undefined && !(client instanceof ioredis().Redis || client instanceof ioredis().Cluster)) {
     fail('`client` must be an ioredis `Redis` or `Cluster` instance (ioredis 5)');
   }
   if (client?.options.keyPrefix) {
@@ -102,8 +103,14 @@ export function recommendedRedisOptions(commandTimeoutSeconds = 2) {
   };
 }
 
+/** The ioredis package, loaded when a RedisStore is first made. @throws SessionConfigError when it is not installed */
+export function ioredis(): typeof import('ioredis') {
+  return optionalPeer<typeof import('ioredis')>('ioredis', 'RedisStore');
+}
+
 /** Creates the client a `url` names: a `Cluster` for the `+cluster` schemes, else a `Redis`. */
 export function createClient(url: string, timeoutMs: number): Redis | Cluster {
+  const { Cluster, Redis } = ioredis();
   const base = recommendedRedisOptions(timeoutMs / 1000);
   const cluster = /^(rediss?)\+cluster:\/\/(.*)$/.exec(url);
   if (!cluster) return new Redis(url, base);

@@ -1,7 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { SessionConfigError } from '../../errors.js';
+import { optionalPeer } from '../../optional-peer.js';
 import { unavailable } from './errors.js';
 
 /** Options of {@link SqliteStore}. Give exactly one of `path` and `database`. Times are in seconds. */
@@ -76,6 +77,7 @@ export function resolveSqliteOptions(options: SqliteStoreOptions): ResolvedSqlit
 }
 
 function open(path: string, busyTimeout: number): Database.Database {
+  const Database = optionalPeer<typeof import('better-sqlite3')>('better-sqlite3', 'SqliteStore');
   try {
     if (path !== ':memory:' && !path.startsWith('file:')) mkdirSync(dirname(path), { recursive: true });
     const db = new Database(path, { timeout: Math.round(busyTimeout * 1000) });
