@@ -120,6 +120,8 @@ export class SessionDataContainer {
    * store adds to.
    */
   readonly mergesIncrements: boolean;
+  /** True when any conflict resolver is registered (so a conflicting commit is worth merging). */
+  readonly hasResolvers: boolean;
   readonly #limit: SessionLimit | undefined;
   readonly #resolvers: SessionDataContainerOptions['resolvers'];
   readonly #hooks: Pick<SessionDataContainerOptions, 'onStart' | 'onEnd' | 'onHookError'>;
@@ -147,6 +149,7 @@ export class SessionDataContainer {
     this.mergesIncrements = store.capabilities.increments === true && writesJsonIntegers(this.codec);
     this.#limit = limit;
     this.#resolvers = options.resolvers;
+    this.hasResolvers = options.resolvers !== undefined && Object.keys(options.resolvers).length > 0;
     this.#hooks = options;
     const interval = sweepInterval(options);
     this.sweepIntervalSeconds = interval;
@@ -162,11 +165,6 @@ export class SessionDataContainer {
     const registered = this.#resolvers && Object.hasOwn(this.#resolvers, pkg) ? this.#resolvers[pkg] : undefined;
     if (typeof registered === 'function' || registered === undefined) return registered;
     return Object.hasOwn(registered, key) ? registered[key] : undefined;
-  }
-
-  /** True when any resolver is registered (so a conflicting commit is worth merging). */
-  get hasResolvers(): boolean {
-    return this.#resolvers !== undefined && Object.keys(this.#resolvers).length > 0;
   }
 
   /** Stops the sweep timer. The store stays open: close it with `manager.close()` or `store.close()`. */

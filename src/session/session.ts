@@ -252,12 +252,18 @@ export class Session {
       if (ended && !ended.moveData) await this.#destroy(ended.key, ended.reason);
       if (plans.length > 0) {
         const key = await this.#id.keyFor(() => this.#isKnown());
-        await Promise.all(plans.map(({ state, delta }) => commitResolving(state.container, key, delta, state.record)));
+        await Promise.all(plans.map((plan) => this.#commitPlan(key, plan)));
       }
       return this.#done(plans);
     } finally {
       this.#phase = 'done';
     }
+  }
+
+  /** One container's commit; through its conflict resolvers only when it has any (no extra promise otherwise). */
+  #commitPlan(key: string, { state, delta }: ContainerCommit): Promise<unknown> {
+    const { container } = state;
+    return container.hasResolvers ? commitResolving(container, key, delta, state.record) : container.commit(key, delta);
   }
 
   #done(plans: readonly ContainerCommit[]): readonly HeaderEntry[] {

@@ -17,6 +17,7 @@ import {
 } from '../record.js';
 import type {
   CommitResult,
+  EntryWrite,
   ScannedSession,
   SessionDelta,
   SessionStore,
@@ -169,7 +170,8 @@ export class MemoryStore implements SessionStore {
     const { entries, seq } = applyEntryWrites(live?.entries ?? [], { clear: delta.clear, writes }, live?.seq ?? 0);
     const evicted = delta.create ? this.#makeRoom(key, delta, now) : [];
     if (delta.replaces !== undefined) this.#delete(delta.replaces);
-    this.#put(key, new MemoryRecord({ ...nextRecord(live, delta, now), entries }, seq, measured.measure));
+    const record = new MemoryRecord({ ...nextRecord(live, delta, now), entries }, seq, measured.measure);
+    this.#put(key, record, delta.create || delta.clear === true || writes.some(isPrincipalWrite));
     return { evicted };
   }
 
@@ -250,14 +252,17 @@ export class MemoryStore implements SessionStore {
     return record !== undefined && isLive(record, now);
   }
 
-  #put(key: string, record: MemoryRecord): void {
+  /** Stores a record; `reindex` when its principal entry may have changed (else the index is left as it is). */
+  #put(key: string, record: MemoryRecord, reindex: boolean): void {
     const previous = this.#records.get(key);
     this.#buckets.move(key, previous?.expiresAt, record.expiresAt);
-    const before = previous && principalOf(previous);
-    const after = principalOf(record);
-    if (before !== after) {
-      this.#unindex(key, previous);
-      if (after !== undefined) this.#index(after).add(key);
+    if (reindex) {
+      const before = previous && principalOf(previous);
+      const after = principalOf(record);
+      if (before !== after) {
+        this.#unindex(key, previous);
+        if (after !== undefined) this.#index(after).add(key);
+      }
     }
     this.#records.set(key, record);
   }
@@ -284,6 +289,10 @@ export class MemoryStore implements SessionStore {
     this.#unindex(key, record);
     return this.#records.delete(key);
   }
+}
+
+function isPrincipalWrite(write: EntryWrite): boolean {
+  return write.key === PRINCIPAL_KEY && write.pkg === INTERNAL_PACKAGE;
 }
 
 /** The encoded principal a record holds (its `PRINCIPAL_KEY` entry), if any. */
