@@ -36,8 +36,9 @@ export function redisKey(prefix: string, clientKey: string): string {
 }
 
 /**
- * The Redis key of a principal's index set (sessions by user): the client keys of the
- * records holding that principal, maybe more (readers check each). A key of its own,
+ * The Redis key of a principal's index (sessions by user): a sorted set of the client keys
+ * of the records holding that principal, maybe more (readers check each), scored by when
+ * each was added. A key of its own,
  * outside the `<prefix>{*}` pattern of records; on Cluster it lives in one slot.
  */
 export function principalSetKey(prefix: string, encodedPrincipal: string): string {

@@ -30,6 +30,7 @@ import {
   type CommitReply,
   commitArgs,
   PRINCIPAL_INDEX_LUA,
+  PRINCIPAL_PRUNE_LUA,
   RETIRE_LUA,
   refusalOf,
   replacedArgs,
@@ -38,6 +39,13 @@ import {
 
 const RETIRE_COMMAND = 'tsessionRetireV1';
 const PRINCIPAL_INDEX_COMMAND = 'tsessionPrincipalIndexV1';
+const PRINCIPAL_PRUNE_COMMAND = 'tsessionPrincipalPruneV1';
+/**
+ * How long, in seconds, a member of a principal's index is kept although its record does
+ * not (yet) hold the principal: far longer than any commit takes between adding its record
+ * to the index and applying it, so a reader never unlists a record being committed.
+ */
+const PRINCIPAL_GRACE_SECONDS = 300;
 type Scripted = Record<string, (...args: (string | number)[]) => Promise<unknown>>;
 
 /**
@@ -99,6 +107,7 @@ export class RedisStore implements SessionStore {
     this.client.defineCommand(COMMIT_COMMAND, { lua: COMMIT_LUA });
     this.client.defineCommand(RETIRE_COMMAND, { lua: RETIRE_LUA, numberOfKeys: 1 });
     this.client.defineCommand(PRINCIPAL_INDEX_COMMAND, { lua: PRINCIPAL_INDEX_LUA, numberOfKeys: 1 });
+    this.client.defineCommand(PRINCIPAL_PRUNE_COMMAND, { lua: PRINCIPAL_PRUNE_LUA, numberOfKeys: 1 });
     this.capabilities = {
       limit: false,
       atomicRegenerate: !this.client.isCluster,
@@ -126,28 +135,29 @@ export class RedisStore implements SessionStore {
     const keys = [this.#key(key)];
     if (delta.replaces !== undefined && !twoStep) keys.push(this.#key(delta.replaces));
     const args = commitArgs(delta, writes, now, this.#options.graceMs);
-    const indexed = await this.#indexPrincipalWritten(key, writes, args);
+    const indexed = await this.#indexPrincipalWritten(key, writes, args, now);
     const reply = (await this.#call(() =>
       this.#scripted(COMMIT_COMMAND)(keys.length, ...keys, ...args),
     )) as CommitReply;
     if (reply[0] !== 'ok') throw refusalOf(reply, writes);
     if (twoStep) await this.#retire(key, delta, now);
     const principal = reply[1];
-    if (principal !== undefined && principal !== indexed) await this.#indexPrincipal(key, String(principal), args);
+    if (principal !== undefined && principal !== indexed) await this.#indexPrincipal(key, String(principal), args, now);
     return { evicted: [] };
   }
 
   // ---------------------------------------------------------------------------
-  // Sessions by user: one index set per principal (`principalSetKey`), a superset of the
-  // records holding it. A commit that writes a principal adds the record to its set BEFORE
-  // the commit, so no crash can leave a record unlisted; one whose expiry moves extends
-  // the set's TTL after it. Records that ended, expired or changed principal are dropped
-  // from the set when it is read.
+  // Sessions by user: one index per principal (`principalSetKey`, a sorted set scored by
+  // when each member was added), a superset of the records holding it. A commit that writes
+  // a principal adds the record to its index BEFORE the commit, so no crash can leave a
+  // record unlisted; one whose expiry moves extends the index's TTL after it. Records that
+  // ended, expired or changed principal are filtered out on read, and removed from the index
+  // once older than PRINCIPAL_GRACE_SECONDS.
 
   /** The principal's live records: its set, each member read and checked (then stale ones removed). */
   async findByPrincipal(encoded: string, now: number): Promise<ScannedSession[]> {
     const setKey = principalSetKey(this.#options.prefix, encoded);
-    const members = await this.#call(() => this.client.smembers(setKey));
+    const members = await this.#call(() => this.client.zrange(setKey, 0, -1));
     const hashes = await Promise.all(members.map((m) => this.#call(() => this.client.hgetall(this.#key(m)))));
     const found: ScannedSession[] = [];
     const stale: string[] = [];
@@ -156,17 +166,18 @@ export class RedisStore implements SessionStore {
       if (record && holdsPrincipal(record, encoded)) found.push({ key: member, ...record });
       else stale.push(member);
     }
-    // A member may be re-added by a commit racing this read: only ones seen stale go, and a
-    // racing commit that sets the principal adds its record again before it commits.
-    if (stale.length > 0) await this.#call(() => this.client.srem(setKey, ...stale));
+    // Only members added before the grace period go: a record seen without the principal may
+    // be one whose commit added it to the index and has not landed yet.
+    const before = now - PRINCIPAL_GRACE_SECONDS;
+    if (stale.length > 0) await this.#call(() => this.#scripted(PRINCIPAL_PRUNE_COMMAND)(setKey, before, ...stale));
     return found;
   }
 
   /** Adds the record to the set of the principal `writes` set, if any; returns that principal. */
-  async #indexPrincipalWritten(key: string, writes: readonly EntryWrite[], args: readonly string[]) {
+  async #indexPrincipalWritten(key: string, writes: readonly EntryWrite[], args: readonly string[], now: number) {
     const write = writes.find((w) => w.key === PRINCIPAL_KEY && w.pkg === INTERNAL_PACKAGE);
     if (write?.value === undefined) return undefined;
-    await this.#indexPrincipal(key, write.value, args);
+    await this.#indexPrincipal(key, write.value, args, now);
     return write.value;
   }
 
@@ -174,7 +185,7 @@ export class RedisStore implements SessionStore {
    * Adds `key` to the principal's set, keeping the set alive at least as long as the
    * record: the commit's TTL (`args[6]`) when it touches (`args[3]`), else the record's own.
    */
-  async #indexPrincipal(key: string, encoded: string, args: readonly string[]): Promise<void> {
+  async #indexPrincipal(key: string, encoded: string, args: readonly string[], now: number): Promise<void> {
     const setKey = principalSetKey(this.#options.prefix, encoded);
     let ttl = args[6] ?? '';
     if (args[3] !== '1') {
@@ -182,7 +193,7 @@ export class RedisStore implements SessionStore {
       if (left === -2) return; // no record: the commit fails as gone
       ttl = left < 0 ? '' : String(left);
     }
-    await this.#call(() => this.#scripted(PRINCIPAL_INDEX_COMMAND)(setKey, key, ttl));
+    await this.#call(() => this.#scripted(PRINCIPAL_INDEX_COMMAND)(setKey, key, ttl, now));
   }
 
   async destroy(key: string): Promise<boolean> {

@@ -241,15 +241,16 @@ return {'ok'}
 `;
 
 /**
- * Sessions by user: adds the client key ARGV[1] to the principal's index set `KEYS[1]`
- * (one set per principal, a key of its own so that on Cluster it lives in one slot) and
- * makes the set live at least ARGV[2] more milliseconds ('' = for ever). The set may hold
- * keys of records that ended or moved to another principal: readers check each record
- * (`findByPrincipal`) and remove those.
+ * Sessions by user: adds the client key ARGV[1] to the principal's index `KEYS[1]` (a
+ * sorted set per principal, a key of its own so that on Cluster it lives in one slot),
+ * scored with the commit's `now` (ARGV[3]), and makes the set live at least ARGV[2] more
+ * milliseconds ('' = for ever). The set may hold keys of records that ended or moved to
+ * another principal: readers check each record (`findByPrincipal`) and remove those
+ * (`PRINCIPAL_PRUNE_LUA`).
  */
 export const PRINCIPAL_INDEX_LUA = `
 local fresh = redis.call('EXISTS', KEYS[1]) == 0
-redis.call('SADD', KEYS[1], ARGV[1])
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
 if ARGV[2] == '' then
   redis.call('PERSIST', KEYS[1])
   return 1
@@ -257,6 +258,23 @@ end
 local ttl = redis.call('PTTL', KEYS[1])
 if fresh or (ttl >= 0 and ttl < tonumber(ARGV[2])) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return 1
+`;
+
+/**
+ * Removes from the principal's index `KEYS[1]` each member named in ARGV from 2 whose score
+ * (when it was added) is below ARGV[1]. A member added since (a commit writing the
+ * principal adds its record before committing) has a newer score and stays, so a reader
+ * that saw a record before that commit landed never unlists it.
+ */
+export const PRINCIPAL_PRUNE_LUA = `
+local removed = 0
+for i = 2, #ARGV do
+  local score = redis.call('ZSCORE', KEYS[1], ARGV[i])
+  if score and tonumber(score) < tonumber(ARGV[1]) then
+    removed = removed + redis.call('ZREM', KEYS[1], ARGV[i])
+  end
+end
+return removed
 `;
 
 /**
