@@ -3,7 +3,7 @@
  * process's peak RSS, at two sizes, to show memory stays flat), then read latency and a
  * sweep of 1% expired sessions in each store at the larger size.
  *
- *   node --conditions=tsession-source --import tsx bench/scale.ts [--sizes 100000,1000000] [--postgres-size 100000]
+ *   node --conditions=tsession-source --import tsx bench/scale.ts [--sizes 100000,1000000] [--postgres-size 1000000]
  *
  * Sessions are generated as JSON Lines and loaded with `tsession import`, so the import
  * is measured too; SQLite -> file -> Redis -> file exercises export and import on both.
@@ -27,7 +27,8 @@ const flag = (name: string, fallback: string) => {
   return at >= 0 ? (process.argv[at + 1] ?? fallback) : fallback;
 };
 const sizes = flag('sizes', '100000,1000000').split(',').map(Number);
-const postgresSize = Number(flag('postgres-size', '100000'));
+// PostgreSQL imports in batches (importBatch), so it is filled to the largest size like the others.
+const postgresSize = Number(flag('postgres-size', String(Math.max(...sizes))));
 const NOW = Date.now() / 1000;
 /**
  * 1% of sessions expire this long after the run starts, so a sweep "later" (an injected

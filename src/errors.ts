@@ -10,6 +10,7 @@ export type SessionErrorCode =
   | 'TSESSION_CONFIG'
   | 'TSESSION_MISSING_CLIENT_ID'
   | 'TSESSION_SERIALIZATION'
+  | 'TSESSION_VALIDATION'
   | 'TSESSION_TOO_LARGE'
   | 'TSESSION_CONFLICT'
   | 'TSESSION_LIMIT'
@@ -32,7 +33,10 @@ export class SessionError extends Error {
   }
 }
 
-/** An option passed to a factory or constructor is missing or invalid. Thrown at construction, never per request. */
+/**
+ * An option passed to a factory or constructor is missing or invalid. Thrown at construction, never
+ * per request, except for a package definition used with a manager it was not given to.
+ */
 export class SessionConfigError extends SessionError {
   constructor(message: string) {
     super('TSESSION_CONFIG', 500, message);
@@ -63,6 +67,40 @@ export class SessionSerializationError extends TypeError {
     super(`tsession: cannot serialize ${path.join(' › ')}: ${reason}`, options);
     this.name = 'SessionSerializationError';
     this.path = path;
+  }
+}
+
+/** One problem a package's schema found in a value: what, and where inside the value. */
+export interface ValidationIssue {
+  readonly message: string;
+  /** The path inside the value, e.g. `['items', 0]`; empty for the value itself. */
+  readonly path: readonly (string | number)[];
+}
+
+/**
+ * A value of a validated package (`definePackage`) does not pass its key's schema: thrown by
+ * `commit()` before anything is written (`stored` false), or, under the `'fail'` policy, by
+ * the `session.get()` that opened a package whose stored value no longer validates (`stored`
+ * true). `path` is package id, key, then the path inside the value of the first issue.
+ */
+export class SessionValidationError extends SessionError {
+  /** Package id, key, then the path inside the value (of the first issue). */
+  readonly path: readonly (string | number)[];
+  /** Every issue the schema found. */
+  readonly issues: readonly ValidationIssue[];
+  /** True when the value is one read from the store, false for one this request would write. */
+  readonly stored: boolean;
+
+  constructor(pkg: string, key: string, issues: readonly ValidationIssue[], stored: boolean) {
+    const path = [pkg, key, ...(issues[0]?.path ?? [])];
+    const more = issues.length > 1 ? ` (and ${issues.length - 1} more)` : '';
+    const what = stored
+      ? `the stored value at ${path.join(' › ')} no longer validates`
+      : `the value at ${path.join(' › ')} is invalid; nothing was written`;
+    super('TSESSION_VALIDATION', 500, `${what}: ${issues[0]?.message ?? 'invalid'}${more}`);
+    this.path = path;
+    this.issues = issues;
+    this.stored = stored;
   }
 }
 

@@ -25,6 +25,7 @@ export {
   type SessionDataContainerOptions,
   type SessionEndReason,
 } from './container/container.js';
+export type { SessionTelemetry, StoreOperation, TelemetryProbe } from './container/telemetry.js';
 export * from './errors.js';
 export { userAgentClass } from './session/fingerprint.js';
 export {
@@ -36,6 +37,21 @@ export {
 export { SessionNameError } from './session/names.js';
 export { PackageData } from './session/package-data.js';
 export {
+  definePackage,
+  type InferOutput,
+  type InvalidPolicy,
+  type InvalidStoredValue,
+  PackageDefinition,
+  type PackageDefinitionOptions,
+  type PackageKeySchemas,
+  type ShapeOfKeys,
+  type StandardIssue,
+  type StandardResult,
+  type StandardSchema,
+  type StandardSchemaProps,
+} from './session/package-definition.js';
+export {
+  type PackageRef,
   type PackageShape,
   type RegenerateOptions,
   Session,

@@ -3,10 +3,12 @@
  * (a file in bench/.tmp/), `redis` (127.0.0.1:6379, its own prefix) or `postgres` (its own
  * schema, dropped on exit; every statement counted by its first keyword). Every store
  * commit is counted, so the parent can check that read-only requests write nothing.
+ * `TSESSION_BENCH_TELEMETRY=1` (or `=metrics`) turns on metrics and traces (see ../lib/telemetry.ts).
  */
 import { CookieClientIdManager, SessionDataContainer, SessionManager } from 'tsession';
 import { withSessions } from 'tsession/http';
 import { openStore, type StoreKind } from '../lib/stores.js';
+import { benchTelemetry } from '../lib/telemetry.js';
 import { countCommand, countWrites, serve, text, unavailable } from './harness.js';
 
 const kind = (process.argv[2] ?? 'memory') as StoreKind;
@@ -14,10 +16,11 @@ const opened = await openStore(kind, {}, countCommand);
 if (typeof opened === 'string') unavailable(opened);
 const { store } = opened;
 countWrites(store, 'commit');
+const telemetry = await benchTelemetry();
 
 const manager = new SessionManager({
   clientIds: new CookieClientIdManager({ secret: 'bench-secret-bench-secret-bench-secret-0123' }),
-  container: new SessionDataContainer({ store }),
+  container: new SessionDataContainer({ store, ...(telemetry && { telemetry }) }),
 });
 
 serve(

@@ -8,12 +8,13 @@ import type {
   SessionLimit,
   SessionStore,
   StoredSession,
+  SweepOptions,
   Touch,
 } from '../stores/types.js';
 import { type Clock, systemClock } from '../time.js';
+import type { SessionEndReason, SessionTelemetry, TelemetryProbe } from './telemetry.js';
 
-/** Why a session ended, as `onEnd` reports it. */
-export type SessionEndReason = 'expired' | 'invalidated' | 'regenerated' | 'evicted';
+export type { SessionEndReason } from './telemetry.js';
 
 /**
  * Merges two concurrent changes of one key instead of refusing the later commit (Zope's
@@ -78,14 +79,21 @@ export interface SessionDataContainerOptions {
    * sweeping to the app (`manager.sweep()`, the CLI). The container is the only owner of
    * sweeping: stores keep no timer of their own.
    * @default {@link DEFAULT_SWEEP_INTERVAL} (60) for a store that does not expire records by
-   *   itself (`capabilities.selfExpiring` false: memory, SQLite, PostgreSQL), else 0 (Redis key
-   *   TTLs and an express-session store's own expiry reclaim records).
+   *   itself (`capabilities.selfExpiring` false: memory, SQLite, PostgreSQL, and Redis, whose
+   *   sweep reports what its key TTLs reclaimed), else 0 (an express-session store's own expiry
+   *   reclaims records).
    */
   sweepIntervalSeconds?: number;
   /** Where errors of timed sweeps go. @default console.error */
   onSweepError?: (error: unknown) => void;
   /** @default the system clock */
   clock?: Clock;
+  /**
+   * Reports store round trips (timed, by outcome) and sessions started and ended, e.g.
+   * `openTelemetry()` from `tsession/telemetry`. Without it nothing is measured or allocated.
+   * @default undefined
+   */
+  telemetry?: SessionTelemetry;
 }
 
 /** The default sweep interval, in seconds, of a container whose store does not expire records by itself. */
@@ -128,6 +136,8 @@ export class SessionDataContainer {
   /** Store calls made through this container since it was created, by kind (for the admin page's rates). */
   readonly operations = { loads: 0, commits: 0, destroys: 0, sweeps: 0 };
   readonly #sweeper: NodeJS.Timeout | undefined;
+  /** The telemetry's reporter; undefined (the common case) means no telemetry call at all. */
+  readonly #probe: TelemetryProbe | undefined;
 
   /** @throws SessionConfigError for negative times or a limit the store cannot honour. */
   constructor(options: SessionDataContainerOptions) {
@@ -151,6 +161,7 @@ export class SessionDataContainer {
     this.#resolvers = options.resolvers;
     this.hasResolvers = options.resolvers !== undefined && Object.keys(options.resolvers).length > 0;
     this.#hooks = options;
+    this.#probe = options.telemetry?.probe(store);
     const interval = sweepInterval(options);
     this.sweepIntervalSeconds = interval;
     if (interval > 0) {
@@ -176,7 +187,11 @@ export class SessionDataContainer {
   async load(clientKey: string): Promise<StoredSession | undefined> {
     this.operations.loads++;
     const now = this.clock();
-    const record = await this.store.load(clientKey, now);
+    const probe = this.#probe;
+    // The closure only with telemetry: a container without it allocates nothing more per call.
+    const record = await (probe
+      ? probe.storeCall('load', () => this.store.load(clientKey, now))
+      : this.store.load(clientKey, now));
     return record && !this.isExpired(record, now) ? record : undefined;
   }
 
@@ -206,7 +221,11 @@ export class SessionDataContainer {
     const withCaps: SessionDelta =
       delta.create && this.#limit ? { ...delta, caps: this.caps, limit: this.#limit } : { ...delta, caps: this.caps };
     try {
-      const result = await this.store.commit(clientKey, withCaps, this.clock());
+      const now = this.clock();
+      const probe = this.#probe;
+      const result = await (probe
+        ? probe.storeCall('commit', () => this.store.commit(clientKey, withCaps, now))
+        : this.store.commit(clientKey, withCaps, now));
       if (delta.create) this.#fire('onStart', clientKey);
       if (delta.replaces !== undefined) this.#fire('onEnd', delta.replaces, 'regenerated');
       for (const key of result.evicted) this.#fire('onEnd', key, 'evicted');
@@ -231,7 +250,10 @@ export class SessionDataContainer {
   /** Deletes a client's record, reporting `reason` to `onEnd` when there was one. */
   async destroy(clientKey: string, reason: SessionEndReason): Promise<boolean> {
     this.operations.destroys++;
-    const existed = await this.store.destroy(clientKey);
+    const probe = this.#probe;
+    const existed = await (probe
+      ? probe.storeCall('destroy', () => this.store.destroy(clientKey))
+      : this.store.destroy(clientKey));
     if (existed) this.#fire('onEnd', clientKey, reason);
     return existed;
   }
@@ -239,19 +261,23 @@ export class SessionDataContainer {
   /** Removes every expired record from the store; resolves how many (SPEC 27). */
   sweep(): Promise<number> {
     this.operations.sweeps++;
-    const onEnd = this.#hooks.onEnd;
-    return this.store.sweep(this.clock(), {
-      ...(onEnd && {
-        onRemoved: (keys) => {
+    const now = this.clock();
+    const options: SweepOptions = {
+      ...((this.#hooks.onEnd || this.#probe) && {
+        onRemoved: (keys: readonly string[]) => {
           for (const key of keys) this.#fire('onEnd', key, 'expired');
         },
       }),
-    });
+    };
+    const probe = this.#probe;
+    return probe ? probe.storeCall('sweep', () => this.store.sweep(now, options)) : this.store.sweep(now, options);
   }
 
   #fire(hook: 'onStart', key: string): void;
   #fire(hook: 'onEnd', key: string, reason: SessionEndReason): void;
   #fire(hook: 'onStart' | 'onEnd', key: string, reason?: SessionEndReason): void {
+    if (hook === 'onStart') this.#probe?.sessionStarted();
+    else this.#probe?.sessionEnded(reason as SessionEndReason);
     try {
       if (hook === 'onStart') this.#hooks.onStart?.(key);
       else this.#hooks.onEnd?.(key, reason as SessionEndReason);

@@ -3,6 +3,7 @@ import { SessionStateError } from '../errors.js';
 import { checkCap, entryBytes, INTERNAL_PACKAGE, PRINCIPAL_KEY } from '../stores/record.js';
 import type { EntryWrite, ReplacedEntry, SessionDelta, StoredEntry, StoredSession } from '../stores/types.js';
 import { PackageData, type PackageGuard } from './package-data.js';
+import type { PackageDefinition } from './package-definition.js';
 
 export { INTERNAL_PACKAGE };
 
@@ -97,9 +98,17 @@ export class ContainerState implements PackageGuard {
   readonly #fingerprint: string | undefined;
   /** The encoded fingerprint this request's client has, when sessions are bound to one. */
   readonly #binding: string | undefined;
+  /** The manager's validated packages by id; undefined when it has none (then nothing is validated). */
+  readonly #definitions: ReadonlyMap<string, PackageDefinition> | undefined;
 
-  constructor(container: SessionDataContainer, session: { assertOpen(): void }, binding?: string) {
+  constructor(
+    container: SessionDataContainer,
+    session: { assertOpen(): void },
+    binding?: string,
+    definitions?: ReadonlyMap<string, PackageDefinition>,
+  ) {
     this.container = container;
+    this.#definitions = definitions;
     this.#fingerprint = binding;
     this.#binding = binding === undefined ? undefined : encodeBinding(container, binding);
     this.#session = session;
@@ -208,7 +217,7 @@ export class ContainerState implements PackageGuard {
     let byteSize = 0;
     for (const { pkg, key, value, deleted } of last.values()) {
       if (deleted && create) continue;
-      const encoded = deleted ? undefined : this.container.codec.encode(value, [pkg, key]);
+      const encoded = deleted ? undefined : this.container.codec.encode(this.#checked(pkg, key, value), [pkg, key]);
       if (encoded !== undefined) byteSize += entryBytes(pkg, key, encoded);
       writes.push({ pkg, key, value: encoded });
     }
@@ -217,6 +226,12 @@ export class ContainerState implements PackageGuard {
       ? { create: true, writes: this.#withBinding(writes), touch }
       : { create: false, writes, touch };
     return { state: this, byteSize, delta };
+  }
+
+  /** A blind write's value to store: its schema's output when the package is validated (throws when invalid). */
+  #checked(pkg: string, key: string, value: unknown): unknown {
+    const definition = this.#definitions?.get(pkg);
+    return definition === undefined ? value : definition.check(key, value);
   }
 
   /** True when sessions are bound and the loaded record is not bound yet: the next commit binds it. */
@@ -239,7 +254,7 @@ export class ContainerState implements PackageGuard {
     let data = this.#packages.get(pkg);
     if (!data) {
       const entries = this.#cleared ? [] : (this.#record?.entries.filter((e) => e.pkg === pkg) ?? []);
-      data = PackageData.create(pkg, entries, this.container.codec, this);
+      data = PackageData.create(pkg, entries, this.container.codec, this, this.#definitions?.get(pkg));
       this.#packages.set(pkg, data);
     }
     return data as unknown as PackageData<T>;

@@ -3,6 +3,8 @@ import type { SessionDataContainer } from '../container/container.js';
 import { SessionConfigError } from '../errors.js';
 import type { ScannedSession } from '../stores/types.js';
 import { boundFingerprint } from './container-state.js';
+import { packageIdProblem } from './names.js';
+import { PackageDefinition } from './package-definition.js';
 import { recordsOfPrincipal } from './principals.js';
 import { Session, type SessionContext } from './session.js';
 
@@ -43,6 +45,13 @@ export interface SessionManagerOptions {
    * @default undefined
    */
   fingerprint?: (request: SessionRequest) => string;
+  /**
+   * Validated packages, from {@link definePackage}: their values are checked against their
+   * schemas before commit and when read from the store, whether the package is used through
+   * its definition (`session.get(cart)`, typed from the schemas) or its id.
+   * @default []
+   */
+  packages?: readonly PackageDefinition[];
 }
 
 /**
@@ -61,6 +70,8 @@ export class SessionManager implements SessionContext {
   readonly clientIds: ClientIdManager;
   readonly containers: readonly SessionDataContainer[];
   readonly fingerprint: ((request: SessionRequest) => string) | undefined;
+  /** @internal The validated packages by id; undefined when there are none, so nothing is looked up. */
+  readonly definitions: ReadonlyMap<string, PackageDefinition> | undefined;
   readonly #default: SessionDataContainer;
   readonly #named: ReadonlyMap<string, SessionDataContainer>;
 
@@ -79,6 +90,7 @@ export class SessionManager implements SessionContext {
     this.#named = new Map(Object.entries(options.containers ?? {}));
     this.containers = [...new Set([options.container, ...this.#named.values()])];
     this.fingerprint = options.fingerprint;
+    this.definitions = definitionsById(options.packages ?? []);
   }
 
   /** A session for this request. No I/O happens until it is used. */
@@ -150,4 +162,22 @@ export class SessionManager implements SessionContext {
     for (const container of this.containers) container.close();
     await Promise.all([...new Set(this.containers.map((c) => c.store))].map((s) => s.close()));
   }
+}
+
+function definitionsById(packages: readonly PackageDefinition[]): ReadonlyMap<string, PackageDefinition> | undefined {
+  if (!Array.isArray(packages))
+    throw new SessionConfigError('SessionManager: `packages` must be an array of definePackage() results');
+  if (packages.length === 0) return undefined;
+  const byId = new Map<string, PackageDefinition>();
+  for (const definition of packages) {
+    if (!(definition instanceof PackageDefinition)) {
+      throw new SessionConfigError('SessionManager: every entry of `packages` must come from definePackage()');
+    }
+    const problem = packageIdProblem(definition.id);
+    if (problem !== undefined) throw new SessionConfigError(`SessionManager: in \`packages\`: ${problem}`);
+    if (byId.has(definition.id))
+      throw new SessionConfigError(`SessionManager: the package '${definition.id}' is defined twice in \`packages\``);
+    byId.set(definition.id, definition);
+  }
+  return byId;
 }

@@ -2,6 +2,7 @@ import type { SessionCodec } from '../codec/codec.js';
 import { entryBytes, incrementError } from '../stores/record.js';
 import type { EntryWrite, StoredEntry } from '../stores/types.js';
 import { checkKey } from './names.js';
+import type { PackageDefinition } from './package-definition.js';
 
 /**
  * Everything one key of a package knows in one request: its stored encoding and version
@@ -55,22 +56,36 @@ export class PackageData<T extends object = Record<string, unknown>>
   readonly #guard: PackageGuard;
   /** Increments the store adds at commit, by key (see {@link increment}); made on first use only. */
   #increments: Map<string, number> | undefined;
+  /** The package's schemas, when it was declared with `definePackage`. */
+  readonly #definition: PackageDefinition | undefined;
 
-  /** @internal Made by `Session`; apps get instances from `session.get()`. */
+  /**
+   * @internal Made by `Session`; apps get instances from `session.get()`. With a definition,
+   * the stored values are decoded and validated now, by its `onInvalid` policy (it throws
+   * `SessionValidationError` under `'fail'`).
+   */
   static create<T extends object>(
     pkg: string,
     entries: readonly StoredEntry[],
     codec: SessionCodec,
     guard: PackageGuard,
+    definition?: PackageDefinition,
   ): PackageData<T> {
-    return new PackageData<T>(pkg, entries, codec, guard);
+    return new PackageData<T>(pkg, entries, codec, guard, definition);
   }
 
   // Private for the same reason as Session's: the declarations must say that apps cannot make one.
-  private constructor(pkg: string, entries: readonly StoredEntry[], codec: SessionCodec, guard: PackageGuard) {
+  private constructor(
+    pkg: string,
+    entries: readonly StoredEntry[],
+    codec: SessionCodec,
+    guard: PackageGuard,
+    definition: PackageDefinition | undefined,
+  ) {
     this.pkg = pkg;
     this.#codec = codec;
     this.#guard = guard;
+    this.#definition = definition;
     for (const entry of entries) {
       this.#slots.set(entry.key, {
         encoded: entry.value,
@@ -82,6 +97,27 @@ export class PackageData<T extends object = Record<string, unknown>>
       });
     }
     this.#size = this.#slots.size;
+    if (definition !== undefined) this.#validateStored(definition);
+  }
+
+  /**
+   * Validates every stored value (decoding it) so that `has`, `size` and `keys` agree with
+   * `get` from the start. A dropped key is deleted at commit, expecting the version read:
+   * if a concurrent request rewrote it meanwhile, the commit conflicts instead of deleting that.
+   */
+  #validateStored(definition: PackageDefinition): void {
+    for (const [key, slot] of this.#slots) {
+      slot.decoded = this.#codec.decode(slot.encoded as string);
+      const checked = definition.checkStored(key, slot.decoded);
+      if (checked !== undefined) {
+        slot.value = checked.value;
+        continue;
+      }
+      slot.value = ABSENT;
+      slot.exposed = true;
+      slot.read = true;
+      this.#size--;
+    }
   }
 
   /** The value under `key`, or undefined. Objects returned may be mutated in place; the change is saved. */
@@ -237,7 +273,9 @@ export class PackageData<T extends object = Record<string, unknown>>
     for (const [key, slot] of this.#slots) {
       const add = increments?.get(key);
       if (add !== undefined) {
-        // The amount for the store to add; the value is this request's view of the sum.
+        // The amount for the store to add; the value is this request's view of the sum, held to
+        // the package's schema like any write (the store's sum may differ: others add too).
+        this.#definition?.check(key, slot.value);
         const value = this.#codec.encode(slot.value, [this.pkg, key]);
         byteSize += entryBytes(this.pkg, key, value);
         writes.push({ pkg: this.pkg, key, value, add });
@@ -295,7 +333,17 @@ export class PackageData<T extends object = Record<string, unknown>>
     if (value === NOT_DECODED) return SAME;
     if (slot.decoded !== NOT_DECODED && isPrimitive(value) && Object.is(slot.decoded, value)) return SAME;
     const encoded = this.#codec.encode(value, [this.pkg, key]);
-    return slot.encoded === encoded ? SAME : encoded;
+    if (slot.encoded === encoded) return SAME;
+    // Validated only when it changed: an unchanged value is the stored one, validated when the package opened.
+    return this.#definition === undefined ? encoded : this.#validatedEncoding(key, value, encoded, slot);
+  }
+
+  /** The encoding to store for a changed value of a validated package: its schema's output's. */
+  #validatedEncoding(key: string, value: unknown, encoded: string, slot: Slot): string | typeof SAME {
+    const output = (this.#definition as PackageDefinition).check(key, value);
+    if (output === value) return encoded;
+    const reencoded = this.#codec.encode(output, [this.pkg, key]);
+    return slot.encoded === reencoded ? SAME : reencoded;
   }
 
   #presentKeys(): string[] {

@@ -1,11 +1,12 @@
 import type { ClientIdManager, ClientIdSource, HeaderEntry, SessionRequest } from '../client-id/types.js';
 import type { SessionDataContainer } from '../container/container.js';
-import { ConflictError, SessionStateError } from '../errors.js';
+import { ConflictError, SessionConfigError, SessionStateError } from '../errors.js';
 import { INTERNAL_PACKAGE, PRINCIPAL_KEY } from '../stores/record.js';
 import { ClientIdState, type EndReason } from './client-id-state.js';
 import { type ContainerCommit, ContainerState, usableBy } from './container-state.js';
 import { checkKey, checkPackageId, checkPrincipal } from './names.js';
 import type { PackageData } from './package-data.js';
+import type { PackageDefinition } from './package-definition.js';
 import { commitResolving } from './resolve.js';
 
 /**
@@ -37,7 +38,12 @@ export interface SessionContext {
   readonly containers: readonly SessionDataContainer[];
   /** The fingerprint sessions are bound to, when the manager binds them. */
   readonly fingerprint?: ((request: SessionRequest) => string) | undefined;
+  /** The validated packages by id (`definePackage`), when there are any. */
+  readonly definitions?: ReadonlyMap<string, PackageDefinition> | undefined;
 }
+
+/** A package id, or a package's definition (`definePackage`) standing for its id. */
+export type PackageRef = string | PackageDefinition;
 
 /** Options of {@link Session.regenerate}. */
 export interface RegenerateOptions {
@@ -79,13 +85,18 @@ export class Session {
 
   /**
    * The package's data for this client, loaded on first use (one store round trip per
-   * container per request). The same object is returned for the same package id.
+   * container per request). The same object is returned for the same package id. `pkg` is a
+   * package id, or a definition from `definePackage` (given to the manager), which types the
+   * data from its schemas. A validated package's stored values are checked now, by its
+   * `onInvalid` policy: under `'fail'` this rejects with `SessionValidationError`.
    */
-  async get<P extends string>(pkg: P): Promise<PackageData<PackageShape<P>>> {
+  get<T extends object>(pkg: PackageDefinition<string, T>): Promise<PackageData<T>>;
+  get<P extends string>(pkg: P): Promise<PackageData<PackageShape<P>>>;
+  async get(pkg: PackageRef): Promise<PackageData<Record<string, unknown>>> {
     this.#assertOpen();
-    checkPackageId(pkg);
-    const state = await this.#loadedState(pkg);
-    return state.packageData<PackageShape<P>>(pkg);
+    const id = this.#packageId(pkg);
+    const state = await this.#loadedState(id);
+    return state.packageData(id);
   }
 
   /**
@@ -95,28 +106,51 @@ export class Session {
    * nothing is awaited until the commit. Reading the package later in the request sees
    * the value.
    */
-  set<P extends string, K extends keyof PackageShape<P> & string>(pkg: P, key: K, value: PackageShape<P>[K]): void {
+  set<T extends object, K extends keyof T & string>(pkg: PackageDefinition<string, T>, key: K, value: T[K]): void;
+  set<P extends string, K extends keyof PackageShape<P> & string>(pkg: P, key: K, value: PackageShape<P>[K]): void;
+  set(pkg: PackageRef, key: string, value: unknown): void {
     this.#blindWrite(pkg, key, value, false);
   }
 
   /** Deletes `key` of package `pkg` without reading the session: a blind write, as {@link set}. */
-  delete<P extends string>(pkg: P, key: keyof PackageShape<P> & string): void {
+  delete<T extends object>(pkg: PackageDefinition<string, T>, key: keyof T & string): void;
+  delete<P extends string>(pkg: P, key: keyof PackageShape<P> & string): void;
+  delete(pkg: PackageRef, key: string): void {
     this.#blindWrite(pkg, key, undefined, true);
   }
 
-  #blindWrite(pkg: string, key: string, value: unknown, deleted: boolean): void {
+  #blindWrite(pkg: PackageRef, key: string, value: unknown, deleted: boolean): void {
     this.#assertOpen();
-    checkPackageId(pkg);
+    const id = this.#packageId(pkg);
     checkKey(key);
-    this.#stateOf(this.#context.containerFor(pkg)).blindWrite(pkg, key, value, deleted);
+    this.#stateOf(this.#context.containerFor(id)).blindWrite(id, key, value, deleted);
+  }
+
+  /**
+   * The id of a package id or definition, checked: a definition must be the one the manager
+   * was given, else its schemas would not be the ones applied to the package.
+   */
+  #packageId(pkg: PackageRef): string {
+    if (typeof pkg === 'string') {
+      checkPackageId(pkg);
+      return pkg;
+    }
+    if (this.#context.definitions?.get(pkg?.id) !== pkg) {
+      throw new SessionConfigError(
+        `the package definition '${String(pkg?.id)}' was not given to this SessionManager: pass it in \`packages\``,
+      );
+    }
+    return pkg.id;
   }
 
   /** The package's data if this client has any, else undefined; never creates anything (SPEC 14). */
-  async peek<P extends string>(pkg: P): Promise<PackageData<PackageShape<P>> | undefined> {
+  peek<T extends object>(pkg: PackageDefinition<string, T>): Promise<PackageData<T> | undefined>;
+  peek<P extends string>(pkg: P): Promise<PackageData<PackageShape<P>> | undefined>;
+  async peek(pkg: PackageRef): Promise<PackageData<Record<string, unknown>> | undefined> {
     this.#assertOpen();
-    checkPackageId(pkg);
-    const state = await this.#loadedState(pkg);
-    return state.hasPackage(pkg) ? state.packageData<PackageShape<P>>(pkg) : undefined;
+    const id = this.#packageId(pkg);
+    const state = await this.#loadedState(id);
+    return state.hasPackage(id) ? state.packageData(id) : undefined;
   }
 
   /**
@@ -322,7 +356,7 @@ export class Session {
   #stateOf(container: SessionDataContainer): ContainerState {
     let state = this.#states.find((s) => s.container === container);
     if (!state) {
-      state = new ContainerState(container, this, this.#fingerprint());
+      state = new ContainerState(container, this, this.#fingerprint(), this.#context.definitions);
       this.#states.push(state);
     }
     return state;

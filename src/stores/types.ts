@@ -8,7 +8,7 @@
  * stores never read a clock of their own.
  *
  * Required: `load`, `commit`, `destroy`, `sweep`, `scan`, `close`.
- * Optional: `count` (needed for `stats` and for a container `limit`).
+ * Optional: `count` (needed for `stats` and for a container `limit`), `importBatch` (bulk import).
  *
  * @module
  */
@@ -182,6 +182,21 @@ export interface SweepOptions {
   readonly onRemoved?: (keys: readonly string[]) => void;
 }
 
+/** A record to write as it was exported, for {@link SessionStore.importBatch}. */
+export interface ImportedRecord {
+  readonly key: string;
+  readonly createdAt: number;
+  readonly lastAccess: number;
+  readonly expiresAt: number | null;
+  readonly entries: readonly Pick<StoredEntry, 'pkg' | 'key' | 'value'>[];
+}
+
+/** Options of {@link SessionStore.importBatch}. */
+export interface ImportBatchOptions {
+  /** Replace a record already under the key (live or not) instead of keeping it. */
+  readonly replace: boolean;
+}
+
 /** A record with its key, as {@link SessionStore.scan} yields it. */
 export interface ScannedSession extends StoredSession {
   readonly key: string;
@@ -195,7 +210,11 @@ export interface StoreCapabilities {
   readonly atomicRegenerate: boolean;
   /** Keeps per-entry versions, so concurrent changes to different keys merge and same-key races are detected. */
   readonly perKeyVersions: boolean;
-  /** Reclaims expired records by itself (e.g. Redis key TTLs); `sweep` may then do little. */
+  /**
+   * Reclaims expired records by itself and needs no sweep (e.g. an express-session store's own
+   * expiry); `sweep` may then do little. False when only a sweep reports expiries, as for
+   * Redis, whose key TTLs reclaim the data but whose sweep reports it and clears its expiry index.
+   */
   readonly selfExpiring: boolean;
   /**
    * Can list its records, so `scan`, `count` and `sweep` work. False for a store that can
@@ -235,6 +254,14 @@ export interface SessionStore {
    * store's. Never yields an expired or destroyed record. Requires `capabilities.principals`.
    */
   findByPrincipal?(encoded: string, now: number): Promise<ScannedSession[]>;
+  /**
+   * Optional bulk path of an import: writes each record as a creating commit with its own
+   * `createdAt` would (an expired record under the key is replaced; a live one is kept
+   * unless `replace`), many per round trip. Records are live at `now` and their keys
+   * distinct. Resolves, per record in order, true when it was written, false when a
+   * live record was kept. A store without it is imported one commit per record.
+   */
+  importBatch?(records: readonly ImportedRecord[], now: number, options: ImportBatchOptions): Promise<boolean[]>;
   /** Releases connections and timers the store owns (never a client the app passed in). */
   close(): Promise<void>;
 }

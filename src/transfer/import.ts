@@ -2,9 +2,8 @@ import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { jsonCodec, type SessionCodec } from '../codec/codec.js';
 import type { SessionDataContainer } from '../container/container.js';
-import { ConflictError, StoreUnavailableError } from '../errors.js';
 import type { SessionCaps, SessionStore } from '../stores/types.js';
-import type { ExportedSession } from './export.js';
+import { sessionBatch } from './batch.js';
 import { type LineRules, validateLine } from './validate-line.js';
 
 /** A line that could not be imported, with its 1-based number. */
@@ -23,7 +22,7 @@ export interface ImportOptions {
   replace?: boolean;
   /** The codec the target container decodes with: every imported value must decode with it. @default jsonCodec */
   codec?: SessionCodec;
-  /** Called after each line, e.g. for a progress bar. */
+  /** Called as lines are read and sessions written (a batch at a time), e.g. for a progress bar. */
   onProgress?: (progress: ImportReport) => void;
   /**
    * The container the sessions are for: its codec decodes every value and its caps
@@ -72,8 +71,10 @@ export class ImportLineError extends Error {
  * package-id and key rules, the reserved package, well-formed Unicode, no repeated
  * entry, times a `Date` can hold, a line-length cap, the container's caps, values that
  * decode). A line that breaks one, or that the store refuses, is reported with its
- * number and skipped, or, with `strict`, stops the import with {@link ImportLineError}.
- * A store that is down stops the import with `StoreUnavailableError`.
+ * number and skipped, or, with `strict`, stops the import with {@link ImportLineError}
+ * (the good lines before it imported). A store that is down stops the import with
+ * `StoreUnavailableError`. Valid lines are written in batches (`transfer/batch.ts`), so
+ * memory stays flat and a store with a bulk path (`importBatch`) is fast.
  */
 export async function importSessions(
   store: SessionStore,
@@ -83,25 +84,32 @@ export async function importSessions(
   const now = options.now ?? Date.now() / 1000;
   const rules = lineRules(options);
   const report: ImportReport = { imported: 0, skipped: 0, problems: [] };
-  let lineNumber = 0;
-  const refuse = (message: string) => {
-    const problem = { line: lineNumber, message };
+  const refuse = (line: number, message: string) => {
+    const problem = { line, message };
     if (options.strict) throw new ImportLineError(problem);
     report.problems.push(problem);
   };
+  const batch = sessionBatch(store, now, options.replace ?? false, rules.caps, (line, outcome) => {
+    if (typeof outcome === 'string') refuse(line, outcome);
+    else if (outcome) report.imported++;
+    else report.skipped++;
+    options.onProgress?.(report);
+  });
+  let lineNumber = 0;
   for await (const text of createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY })) {
     lineNumber++;
     if (text.trim() === '') continue;
     const parsed = validateLine(text, rules);
-    if (typeof parsed === 'string') refuse(parsed);
-    else {
-      const outcome = await writeOrRefusal(store, parsed, now, options.replace ?? false, rules.caps);
-      if (typeof outcome === 'string') refuse(outcome);
-      else if (outcome) report.imported++;
-      else report.skipped++;
+    if (typeof parsed !== 'string') {
+      await batch.add(parsed, lineNumber);
+      continue;
     }
+    // The good lines before a bad one are imported, as they were read, before strict stops.
+    if (options.strict) await batch.flush();
+    refuse(lineNumber, parsed);
     options.onProgress?.(report);
   }
+  await batch.flush();
   return report;
 }
 
@@ -120,52 +128,3 @@ function lineRules(options: ImportOptions): LineRules {
 
 /** A `SessionDataContainer`'s default caps, for an import given no container. */
 const DEFAULT_CAPS: SessionCaps = { maxBytes: 1_048_576, maxPackages: 100, maxKeysPerPackage: 1000 };
-
-/**
- * Writes one validated session: true when imported, false when skipped, or the reason
- * the store refused it. A refusal is that line's problem only; a store that is down
- * (`StoreUnavailableError`) stops the import, since every later line would fail too.
- */
-async function writeOrRefusal(
-  store: SessionStore,
-  session: ExportedSession,
-  now: number,
-  replace: boolean,
-  caps: SessionCaps,
-): Promise<boolean | string> {
-  try {
-    return await writeSession(store, session, now, replace, caps);
-  } catch (error) {
-    if (error instanceof StoreUnavailableError || !(error instanceof Error)) throw error;
-    return `the store refused the session: ${error.message}`;
-  }
-}
-
-async function writeSession(
-  store: SessionStore,
-  session: ExportedSession,
-  now: number,
-  replace: boolean,
-  caps: SessionCaps,
-): Promise<boolean> {
-  if (session.expiresAt !== null && now > session.expiresAt) return false;
-  if (replace) await store.destroy(session.key);
-  try {
-    await store.commit(
-      session.key,
-      {
-        create: true,
-        createdAt: session.createdAt,
-        touch: { lastAccess: session.lastAccess, expiresAt: session.expiresAt },
-        writes: session.entries.map(({ pkg, key, value }) => ({ pkg, key, value })),
-        // the store holds the record to the caps too, as it does a request's commit
-        caps,
-      },
-      now,
-    );
-    return true;
-  } catch (error) {
-    if (error instanceof ConflictError && error.reason === 'exists') return false;
-    throw error;
-  }
-}

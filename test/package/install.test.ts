@@ -110,6 +110,7 @@ import type { PostgresStoreOptions } from 'tsession/postgres';
 import type { RedisStoreOptions } from 'tsession/redis';
 import type { SqliteStoreOptions } from 'tsession/sqlite';
 import type { describeStoreContract } from 'tsession/store';
+import type { openTelemetry } from 'tsession/telemetry';
 import type { sessionPath } from 'tsession/templates';
 import type { importSessions } from 'tsession/transfer';
 import type { withSessions } from 'tsession/web';
@@ -125,6 +126,7 @@ export type Everything = [
   RedisStoreOptions,
   SqliteStoreOptions,
   typeof describeStoreContract,
+  typeof openTelemetry,
   typeof sessionPath,
   typeof importSessions,
   typeof withSessions,
@@ -253,6 +255,7 @@ describe('the packed tarball in fresh apps', () => {
           '@types/express',
           'fastify',
           'hono',
+          '@opentelemetry/api',
         ],
       );
       await run(process.execPath, [join(at, 'node_modules/typescript/bin/tsc'), '-p', '.'], at);

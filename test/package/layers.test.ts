@@ -42,6 +42,17 @@ describe('import direction', () => {
     }
   });
 
+  it('only tsession/telemetry imports the optional @opentelemetry/api peer', () => {
+    for (const [subpath, targets] of Object.entries(manifestExports())) {
+      const source = typeof targets === 'object' ? targets['tsession-source'] : undefined;
+      if (source === undefined) continue;
+      const importers = [...reachable(source.replace('./src/', ''))].filter((file) =>
+        /from '@opentelemetry\//.test(readFileSync(join(SRC, file), 'utf8')),
+      );
+      expect(importers, subpath).toEqual(subpath === './telemetry' ? ['telemetry/open-telemetry.ts'] : []);
+    }
+  });
+
   it('sees the imports it walks (the CLI reaches the transfer tools and the core)', () => {
     const files = reachable('cli/main.ts');
     expect(files).toContain('transfer/import.ts');

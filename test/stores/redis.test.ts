@@ -59,7 +59,8 @@ describe.skipIf(!available)('RedisStore on the shared server', () => {
   it('keeps one hash per client, hash-tagged, with a meta field, a commit sequence, its size and one field per entry', async () => {
     const writes = [{ pkg: 'app.cart', key: 'items', value: '[1]' }];
     await store.commit('abc', { create: true, touch: { lastAccess: T0, expiresAt: T0 + 60 }, writes }, T0);
-    expect(await client.keys(`${prefix}*`)).toEqual([`${prefix}{abc}`]);
+    expect((await client.keys(`${prefix}*`)).sort()).toEqual([`${prefix}{abc}`, `${prefix}{}:expiry`]);
+    expect(await client.zrange(`${prefix}{}:expiry`, 0, -1, 'WITHSCORES')).toEqual(['abc', String(T0 + 60)]);
     expect(await client.hgetall(`${prefix}{abc}`)).toEqual({
       m: `1:${T0}:${T0}:${T0 + 60}`,
       s: '1',
@@ -120,6 +121,11 @@ describe.skipIf(!available)('RedisStore on the shared server', () => {
     const bad = [{}, { url: REDIS_URL, client }, { url: 'http://x' }, { client, prefix: 'a{b' }];
     const prefixed = new Redis(REDIS_URL, { keyPrefix: 'x:', lazyConnect: true });
     const more = [{ client, commandTimeoutSeconds: 0 }, { client, ttlGraceSeconds: -1 }, { client: prefixed }];
+    more.push(
+      { client, waitReplicas: -1 } as never,
+      { client, waitReplicas: 1.5 } as never,
+      { client, waitReplicas: 1, commandTimeoutSeconds: 1, waitTimeoutSeconds: 1 } as never,
+    );
     for (const options of [...bad, ...more]) {
       expect(() => new RedisStore(options as never)).toThrow(SessionConfigError);
     }
@@ -277,6 +283,25 @@ describe('RedisStore on a private server (round trips counted by INFO commandsta
     const touch: SessionDelta = { create: false, touch: { lastAccess: T0 + 1, expiresAt: T0 + 61 }, writes: [] };
     await expect(store.commit('k', touch, T0 + 1)).rejects.toBeInstanceOf(ConflictError);
     expect(await admin.exists('final:{k}')).toBe(0);
+    await store.close();
+  });
+
+  it('waitReplicas: WAIT follows each write in the same round trip; with no replica the write fails as unavailable', async () => {
+    const store = new RedisStore({ url: server.url, prefix: 'durable:', waitReplicas: 1, waitTimeoutSeconds: 0.05 });
+    const delta: SessionDelta = { create: true, touch: { lastAccess: T0, expiresAt: T0 + 60 }, writes: [] };
+    await store.load('warm', T0);
+    const failure = await store.commit('k', delta, T0).catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(StoreUnavailableError);
+    expect((failure as Error).message).toMatch(/only 0 of 1 replicas acknowledged/);
+    // the master has the write: the request failed, it may still be applied (as after any timeout)
+    expect(await store.load('k', T0)).toBeDefined();
+    // a refused commit wrote nothing: it stays a refusal, whatever WAIT answered
+    await expect(store.commit('k', delta, T0)).rejects.toBeInstanceOf(ConflictError);
+    await store.destroy('k').catch(() => undefined); // a script's first run on a connection is an EVAL
+    expect(await store.load('k', T0)).toBeUndefined();
+    await store.commit('k', delta, T0).catch(() => undefined);
+    const sent = await monitor.during(() => store.destroy('k').catch(() => undefined));
+    expect(sent.sort()).toEqual(['evalsha', 'wait']);
     await store.close();
   });
 });

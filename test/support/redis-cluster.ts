@@ -27,13 +27,21 @@ export interface RedisServer {
   stop(): Promise<void>;
 }
 
-/** A running 3-master Redis Cluster. */
+/** A running Redis Cluster: 3 masters, and a replica of each when started with `replicas: 1`. */
 export interface RedisCluster {
   readonly ports: readonly number[];
   /** `redis+cluster://127.0.0.1:p1,127.0.0.1:p2,127.0.0.1:p3` */
   readonly url: string;
   readonly servers: readonly RedisServer[];
   stop(): Promise<void>;
+}
+
+/** Options of {@link startRedisCluster}. */
+export interface RedisClusterOptions {
+  /** Replicas per master (0 or 1). @default 0 */
+  readonly replicas?: 0 | 1;
+  /** `cluster-node-timeout`: how long a master may be silent before its replica takes over. @default 5000 */
+  readonly nodeTimeoutMs?: number;
 }
 
 /** Resolves true when nothing listens on `port` on 127.0.0.1. */
@@ -67,7 +75,8 @@ async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 
   throw new Error(`redis test servers: timed out waiting for ${what}`);
 }
 
-async function ping(port: number, command: string[] = ['PING']): Promise<string> {
+/** Sends one command to the server on `port` over a connection of its own; resolves the reply as text. */
+export async function askNode(port: number, command: string[] = ['PING']): Promise<string> {
   const client = new Redis({
     port,
     host: '127.0.0.1',
@@ -102,7 +111,7 @@ export async function startRedisServer(
       spawned.once('exit', (code) => reject(new Error(`redis-server on ${port} exited with ${code}`)));
     });
     failed.catch(() => {});
-    await Promise.race([waitFor(`redis-server on ${port}`, async () => (await ping(port)) === 'PONG'), failed]);
+    await Promise.race([waitFor(`redis-server on ${port}`, async () => (await askNode(port)) === 'PONG'), failed]);
   };
   const kill = async (graceful = false) => {
     const current = child;
@@ -127,30 +136,46 @@ export async function startRedisServer(
 }
 
 /**
- * Starts three cluster-enabled servers, joins them with `redis-cli --cluster create`
- * (no replicas) and waits until every node reports `cluster_state:ok`.
+ * Starts three cluster-enabled servers (six with `replicas: 1`), joins them with
+ * `redis-cli --cluster create` and waits until every node reports `cluster_state:ok`
+ * and, with replicas, until every replica's link to its master is up.
  */
-export async function startRedisCluster(): Promise<RedisCluster> {
+export async function startRedisCluster(options: RedisClusterOptions = {}): Promise<RedisCluster> {
+  const { replicas = 0, nodeTimeoutMs = 5000 } = options;
   const taken = new Set<number>();
   const servers: RedisServer[] = [];
   const stop = async () => {
     await Promise.all(servers.map((s) => s.stop()));
   };
   try {
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < 3 * (1 + replicas); i++) {
       const conf = (port: number) => [
-        ...['--cluster-enabled', 'yes', '--cluster-node-timeout', '5000'],
+        ...['--cluster-enabled', 'yes', '--cluster-node-timeout', String(nodeTimeoutMs)],
+        // a replica takes over however long ago it last heard from its master
+        ...(replicas > 0 ? ['--cluster-replica-validity-factor', '0'] : []),
         ...['--cluster-config-file', `nodes-${port}.conf`], // inside the node's own --dir
       ];
       servers.push(await startRedisServer(conf, taken));
     }
     const addresses = servers.map((s) => `127.0.0.1:${s.port}`);
-    await run('redis-cli', ['--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes'], {
-      timeout: 30_000,
-    });
+    await run(
+      'redis-cli',
+      ['--cluster', 'create', ...addresses, '--cluster-replicas', String(replicas), '--cluster-yes'],
+      {
+        timeout: 30_000,
+      },
+    );
     for (const server of servers) {
       await waitFor(`cluster_state:ok on ${server.port}`, async () =>
-        (await ping(server.port, ['CLUSTER', 'INFO'])).includes('cluster_state:ok'),
+        (await askNode(server.port, ['CLUSTER', 'INFO'])).includes('cluster_state:ok'),
+      );
+      await waitFor(
+        `replication link on ${server.port}`,
+        async () => {
+          const info = await askNode(server.port, ['INFO', 'replication']);
+          return info.includes('role:master') || info.includes('master_link_status:up');
+        },
+        60_000,
       );
     }
   } catch (error) {

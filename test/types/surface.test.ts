@@ -10,6 +10,7 @@ import type * as admin from 'tsession/admin';
 import type * as connect from 'tsession/connect';
 import type * as http from 'tsession/http';
 import type * as store from 'tsession/store';
+import type * as telemetry from 'tsession/telemetry';
 import type * as transfer from 'tsession/transfer';
 import { describe, expectTypeOf, it } from 'vitest';
 
@@ -50,5 +51,13 @@ describe('the public surface', () => {
     expectTypeOf<typeof store>().toHaveProperty('applyEntryWrites');
     expectTypeOf<store.SessionStore>().toHaveProperty('commit');
     expectTypeOf<store.SessionStore>().toEqualTypeOf<root.SessionStore>();
+  });
+
+  it('validated packages are in the core, OpenTelemetry under tsession/telemetry only', () => {
+    expectTypeOf<typeof root>().toHaveProperty('definePackage');
+    expectTypeOf<typeof root>().toHaveProperty('SessionValidationError');
+    expectTypeOf<typeof root>().not.toHaveProperty('openTelemetry');
+    expectTypeOf<typeof telemetry>().toHaveProperty('openTelemetry');
+    expectTypeOf<ReturnType<typeof telemetry.openTelemetry>>().toEqualTypeOf<root.SessionTelemetry>();
   });
 });

@@ -15,6 +15,9 @@
  *   UTF-8 bytes of its entries, packages holding keys, and keys per package, kept by every
  *   commit so the caps are checked without reading every entry.
  *
+ * Beside the hashes, the expiry index (see {@link expiryIndexKey}) lists every record that
+ * expires, by its `expiresAt`; the commit, destroy, retire and sweep scripts keep it.
+ *
  * The metadata's leading `1` is the format marker: version 1 is the first released
  * layout (nothing before it was published); any later change of a stored shape bumps it.
  *
@@ -38,11 +41,21 @@ export function redisKey(prefix: string, clientKey: string): string {
 /**
  * The Redis key of a principal's index (sessions by user): a sorted set of the client keys
  * of the records holding that principal, maybe more (readers check each), scored by when
- * each was added. A key of its own,
- * outside the `<prefix>{*}` pattern of records; on Cluster it lives in one slot.
+ * each was added. A key of its own, outside the `<prefix>{*}` pattern of records; on
+ * Cluster it lives in one slot.
  */
 export function principalSetKey(prefix: string, encodedPrincipal: string): string {
   return `${prefix}principal:{${encodedPrincipal}}`;
+}
+
+/**
+ * The expiry index `<prefix>{<tag>}:expiry`: a sorted set of client keys scored by their
+ * `expiresAt`. On Cluster there is one per hash slot (`tag` hashes to the slot, see
+ * `slots.ts`), so a record and its index entry are changed by one script; standalone
+ * Redis has one (`tag` empty). It never matches {@link matchPattern}: it does not end in `}`.
+ */
+export function expiryIndexKey(prefix: string, tag: string): string {
+  return `${prefix}{${tag}}:expiry`;
 }
 
 /** The client key inside a Redis key made by {@link redisKey}, or undefined for a foreign key. */

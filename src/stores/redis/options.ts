@@ -36,6 +36,18 @@ export interface RedisStoreOptions {
    * @default 60
    */
   ttlGraceSeconds?: number;
+  /**
+   * Durable commits: after every write (commit, destroy) the store sends `WAIT` (in the
+   * same round trip) and fails the call with `StoreUnavailableError` unless at least this
+   * many replicas acknowledged it within `waitTimeoutSeconds`. Redis replicates
+   * asynchronously, so without it a failover can lose writes the app already answered;
+   * with it, a write the app acknowledged is on a replica too. A failed call may still
+   * have been applied on the master. 0 turns it off.
+   * @default 0
+   */
+  waitReplicas?: number;
+  /** How long `WAIT` waits for the replicas; less than `commandTimeoutSeconds`. @default half of `commandTimeoutSeconds` */
+  waitTimeoutSeconds?: number;
 }
 
 /** Options after validation, with defaults applied. */
@@ -43,6 +55,9 @@ export interface ResolvedRedisOptions {
   readonly prefix: string;
   readonly timeoutMs: number;
   readonly graceMs: number;
+  /** Replicas `WAIT` must hear from; 0: no `WAIT`. */
+  readonly waitReplicas: number;
+  readonly waitMs: number;
 }
 
 /** Validates the options; throws `SessionConfigError` naming the fix. */
@@ -72,7 +87,22 @@ export function resolveOptions(options: RedisStoreOptions): ResolvedRedisOptions
   if (!(typeof ttlGraceSeconds === 'number' && ttlGraceSeconds >= 0 && Number.isFinite(ttlGraceSeconds))) {
     fail('`ttlGraceSeconds` must be a number of seconds ≥ 0');
   }
-  return { prefix, timeoutMs: Math.round(commandTimeoutSeconds * 1000), graceMs: Math.round(ttlGraceSeconds * 1000) };
+  const { waitReplicas = 0, waitTimeoutSeconds = commandTimeoutSeconds / 2 } = options;
+  if (!(Number.isInteger(waitReplicas) && waitReplicas >= 0 && waitReplicas <= 100)) {
+    fail('`waitReplicas` must be an integer from 0 (off) to 100, e.g. 1');
+  }
+  if (
+    !(typeof waitTimeoutSeconds === 'number' && waitTimeoutSeconds > 0 && waitTimeoutSeconds < commandTimeoutSeconds)
+  ) {
+    fail('`waitTimeoutSeconds` must be a number of seconds > 0 and below `commandTimeoutSeconds`');
+  }
+  return {
+    prefix,
+    timeoutMs: Math.round(commandTimeoutSeconds * 1000),
+    graceMs: Math.round(ttlGraceSeconds * 1000),
+    waitReplicas,
+    waitMs: Math.max(1, Math.round(waitTimeoutSeconds * 1000)),
+  };
 }
 
 /**

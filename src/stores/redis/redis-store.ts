@@ -4,6 +4,8 @@ import { entryId, INTERNAL_PACKAGE, lastWritePerEntry, PRINCIPAL_KEY } from '../
 import type {
   CommitResult,
   EntryWrite,
+  ImportBatchOptions,
+  ImportedRecord,
   ScannedSession,
   SessionDelta,
   SessionStore,
@@ -11,17 +13,9 @@ import type {
   StoredSession,
   SweepOptions,
 } from '../types.js';
-import { withTimeout } from './errors.js';
-import {
-  clientKeyOf,
-  decodeMeta,
-  decodeRecord,
-  decodeScanned,
-  META_FIELD,
-  matchPattern,
-  principalSetKey,
-  redisKey,
-} from './layout.js';
+import { mapRedisError, withTimeout } from './errors.js';
+import { pipelineImport } from './import-batch.js';
+import { decodeRecord, decodeScanned, expiryIndexKey, matchPattern, principalSetKey, redisKey } from './layout.js';
 import { dataNodes, pipelined, scanKeys } from './node-scan.js';
 import { createClient, type RedisStoreOptions, type ResolvedRedisOptions, resolveOptions } from './options.js';
 import {
@@ -29,6 +23,7 @@ import {
   COMMIT_LUA,
   type CommitReply,
   commitArgs,
+  DESTROY_LUA,
   PRINCIPAL_INDEX_LUA,
   PRINCIPAL_PRUNE_LUA,
   RETIRE_LUA,
@@ -36,6 +31,7 @@ import {
   replacedArgs,
   SWEEP_LUA,
 } from './scripts.js';
+import { keySlot, slotTags } from './slots.js';
 
 const RETIRE_COMMAND = 'tsessionRetireV1';
 const PRINCIPAL_INDEX_COMMAND = 'tsessionPrincipalIndexV1';
@@ -46,6 +42,12 @@ const PRINCIPAL_PRUNE_COMMAND = 'tsessionPrincipalPruneV1';
  * to the index and applying it, so a reader never unlists a record being committed.
  */
 const PRINCIPAL_GRACE_SECONDS = 300;
+const DESTROY_COMMAND = 'tsessionDestroyV1';
+const SWEEP_COMMAND = 'tsessionSweepV1';
+/** Expired members read from one expiry index per sweep step. */
+const SWEEP_BATCH = 500;
+/** Expiry indexes (Cluster slots) swept at once: their commands share the connections as pipelines. */
+const SWEEP_PARALLEL = 256;
 type Scripted = Record<string, (...args: (string | number)[]) => Promise<unknown>>;
 
 /**
@@ -58,7 +60,11 @@ type Scripted = Record<string, (...args: (string | number)[]) => Promise<unknown
  * - `commit` is one round trip: a Lua script (EVALSHA) checks create/exists/gone and every
  *   expected version, then applies clear, writes, deletes and touch, or nothing at all.
  * - Redis reclaims expired sessions itself: the key's TTL is set from `expiresAt` on every
- *   commit that moves it (relative to the commit's `now`, plus `ttlGraceSeconds`).
+ *   commit that moves it (relative to the commit's `now`, plus `ttlGraceSeconds`). The
+ *   same script keeps the record in an expiry index (a sorted set per Cluster slot), so
+ *   `sweep` costs the expired records and reports each one exactly once, TTL-reclaimed or not.
+ * - With `waitReplicas`, every write is followed by `WAIT` in the same round trip and
+ *   fails with `StoreUnavailableError` unless replicas acknowledged it (durable commits).
  * - `destroy` is a DEL, and final: a later non-creating commit fails with `ConflictError('gone')`.
  * - A down or slow server fails every call with `StoreUnavailableError` within
  *   `commandTimeoutSeconds`; the client reconnects by itself when the server returns.
@@ -105,14 +111,18 @@ export class RedisStore implements SessionStore {
     // Errors reach callers as StoreUnavailableError; without a listener ioredis would log each reconnect attempt.
     if (this.#owned) this.client.on('error', (error) => (this.#lastError = error));
     this.client.defineCommand(COMMIT_COMMAND, { lua: COMMIT_LUA });
-    this.client.defineCommand(RETIRE_COMMAND, { lua: RETIRE_LUA, numberOfKeys: 1 });
+    this.client.defineCommand(RETIRE_COMMAND, { lua: RETIRE_LUA, numberOfKeys: 2 });
+    this.client.defineCommand(DESTROY_COMMAND, { lua: DESTROY_LUA, numberOfKeys: 2 });
+    this.client.defineCommand(SWEEP_COMMAND, { lua: SWEEP_LUA });
     this.client.defineCommand(PRINCIPAL_INDEX_COMMAND, { lua: PRINCIPAL_INDEX_LUA, numberOfKeys: 1 });
     this.client.defineCommand(PRINCIPAL_PRUNE_COMMAND, { lua: PRINCIPAL_PRUNE_LUA, numberOfKeys: 1 });
     this.capabilities = {
       limit: false,
       atomicRegenerate: !this.client.isCluster,
       perKeyVersions: true,
-      selfExpiring: true,
+      // Key TTLs reclaim the data, but only a sweep reports the expiries (onEnd) and clears
+      // their expiry index entries: the container sweeps it on its default timer.
+      selfExpiring: false,
       increments: true,
       principals: true,
     };
@@ -132,12 +142,14 @@ export class RedisStore implements SessionStore {
       throw new SessionStateError('RedisStore: cannot enforce a `limit` (capabilities.limit is false)');
     }
     const twoStep = delta.replaces !== undefined && this.client.isCluster;
-    const keys = [this.#key(key)];
+    const keys = [this.#key(key), this.#indexOf(key)];
     if (delta.replaces !== undefined && !twoStep) keys.push(this.#key(delta.replaces));
     const args = commitArgs(delta, writes, now, this.#options.graceMs);
     const indexed = await this.#indexPrincipalWritten(key, writes, args, now);
-    const reply = (await this.#call(() =>
-      this.#scripted(COMMIT_COMMAND)(keys.length, ...keys, ...args),
+    const reply = (await this.#write(
+      COMMIT_COMMAND,
+      [keys.length, ...keys, ...args],
+      (r) => (r as CommitReply)[0] === 'ok',
     )) as CommitReply;
     if (reply[0] !== 'ok') throw refusalOf(reply, writes);
     if (twoStep) await this.#retire(key, delta, now);
@@ -196,38 +208,73 @@ export class RedisStore implements SessionStore {
     await this.#call(() => this.#scripted(PRINCIPAL_INDEX_COMMAND)(setKey, key, ttl, now));
   }
 
+  /** Deletes the record and its expiry index entry (one script), so no sweep reports it as expired later. */
   async destroy(key: string): Promise<boolean> {
-    return (await this.#call(() => this.client.del(this.#key(key)))) > 0;
+    const args = [this.#key(key), this.#indexOf(key)];
+    return ((await this.#write(DESTROY_COMMAND, args, (deleted) => deleted === 1)) as number) > 0;
   }
 
   /**
-   * Redis deletes expired records by itself (their key TTL), so a sweep is rarely needed.
-   * It removes the records whose metadata says they expired but whose TTL has not fired
-   * yet (within `ttlGraceSeconds`), and reports them to `onRemoved` (so `onEnd` hooks
-   * fire for them; records Redis reclaimed itself are not reported). It SCANs every key
-   * of the store on every master node: O(all records), one HGET pipeline per 500 keys,
-   * and a guarded delete only for the expired ones.
+   * Reports, and removes, every record that expired before `now`, by the expiry index:
+   * per index (one on standalone, one per slot on Cluster) a `ZRANGEBYSCORE` of members
+   * below `now`, 500 at a time, then one script that deletes those records and their
+   * members. So a sweep costs the expired records plus one `ZRANGEBYSCORE` per index
+   * (16,384 on Cluster, pipelined), never a pass over the live ones.
+   *
+   * Every expired session reaches `onRemoved` exactly once, whether its hash was still
+   * there (expired, within `ttlGraceSeconds`) or Redis had already reclaimed it by its
+   * TTL: the index keeps the member until a sweep removes it, and the script removing
+   * it is atomic, so two sweeps at once never report the same session. (Keyspace
+   * notifications would be the other way; they are not used because Redis drops them for
+   * a client that is disconnected when they fire, and they need server configuration.)
+   * A session ended by `destroy` or a regenerate leaves the index at once and is not
+   * reported. Records written before the index existed are reclaimed by their TTL unreported,
+   * and so is an expired record not yet swept when a create reuses its key (client keys are
+   * random: only an import or a test does that).
    */
   async sweep(now: number, options: SweepOptions = {}): Promise<number> {
     await this.#call(async () => {});
-    const { prefix, timeoutMs } = this.#options;
+    const tags = this.client.isCluster ? slotTags() : [''];
     let removed = 0;
-    for (const node of dataNodes(this.client)) {
-      const sha = await withTimeout(() => node.script('LOAD', SWEEP_LUA) as Promise<string>, timeoutMs);
-      for await (const keys of scanKeys(node, matchPattern(prefix), timeoutMs)) {
-        const metas = await pipelined<string | null>(node, keys, (p, k) => p.hget(k, META_FIELD), timeoutMs);
-        const expired = keys.filter((_, i) => {
-          const meta = decodeMeta(metas[i] ?? undefined);
-          return meta?.expiresAt != null && meta.expiresAt < now;
-        });
-        if (expired.length === 0) continue;
-        const done = await pipelined<number>(node, expired, (p, k) => p.evalsha(sha, 1, k, now), timeoutMs);
-        const batch = expired.filter((_, i) => done[i] === 1).map((k) => clientKeyOf(prefix, k) as string);
-        removed += batch.length;
-        if (batch.length > 0) options.onRemoved?.(batch);
-      }
+    for (let start = 0; start < tags.length; start += SWEEP_PARALLEL) {
+      const round = tags.slice(start, start + SWEEP_PARALLEL);
+      const counts = await Promise.all(round.map((tag) => this.#sweepIndex(tag, now, options)));
+      for (const count of counts) removed += count;
     }
     return removed;
+  }
+
+  /**
+   * The bulk path of an import: the batch's creating commits sent as one pipeline per
+   * server (per master on Cluster) instead of one round trip each (see `import-batch.ts`).
+   */
+  async importBatch(records: readonly ImportedRecord[], now: number, options: ImportBatchOptions): Promise<boolean[]> {
+    await this.#call(async () => {});
+    const { graceMs, timeoutMs, waitReplicas, waitMs } = this.#options;
+    const keys = (clientKey: string): [string, string] => [this.#key(clientKey), this.#indexOf(clientKey)];
+    const context = { client: this.client, commit: COMMIT_COMMAND, destroy: DESTROY_COMMAND, keys };
+    await this.#indexImportedPrincipals(records, now);
+    return pipelineImport({ ...context, graceMs, timeoutMs, waitReplicas, waitMs }, records, now, options);
+  }
+
+  /**
+   * Sessions by user, for the bulk import: each record holding a principal is added to its
+   * index before the pipelines commit it, as a single commit does (one kept instead, a live
+   * record already there, is pruned from the index after the grace).
+   */
+  async #indexImportedPrincipals(records: readonly ImportedRecord[], now: number): Promise<void> {
+    await Promise.all(
+      records.map((record) => {
+        const entry = record.entries.find((e) => e.key === PRINCIPAL_KEY && e.pkg === INTERNAL_PACKAGE);
+        if (entry === undefined) return undefined;
+        const ttl =
+          record.expiresAt === null
+            ? ''
+            : String(Math.max(1, Math.ceil((record.expiresAt - now) * 1000 + this.#options.graceMs)));
+        const setKey = principalSetKey(this.#options.prefix, entry.value);
+        return this.#call(() => this.#scripted(PRINCIPAL_INDEX_COMMAND)(setKey, record.key, ttl, now));
+      }),
+    );
   }
 
   /**
@@ -268,6 +315,56 @@ export class RedisStore implements SessionStore {
     }
   }
 
+  /** Sweeps one expiry index (see {@link sweep}) until no member below `now` is left. */
+  async #sweepIndex(tag: string, now: number, options: SweepOptions): Promise<number> {
+    const { prefix } = this.#options;
+    const index = expiryIndexKey(prefix, tag);
+    let removed = 0;
+    for (;;) {
+      const members = await this.#call(() =>
+        this.client.zrangebyscore(index, '-inf', `(${now}`, 'LIMIT', 0, SWEEP_BATCH),
+      );
+      if (members.length === 0) return removed;
+      const keys = members.map((member) => redisKey(prefix, member));
+      const batch = (await this.#call(() =>
+        this.#scripted(SWEEP_COMMAND)(keys.length + 1, index, ...keys, now, ...members),
+      )) as string[];
+      removed += batch.length;
+      if (batch.length > 0) options.onRemoved?.(batch);
+      if (members.length < SWEEP_BATCH) return removed;
+    }
+  }
+
+  /**
+   * Runs a writing script; with `waitReplicas`, sends `WAIT` right behind it (one round
+   * trip, to the same node: a pipeline goes to the node of its keys) and, when the script
+   * wrote something (`wrote(reply)`), fails with `StoreUnavailableError` if too few replicas
+   * acknowledged it in time. A refused commit wrote nothing, so it stays a refusal.
+   */
+  async #write(command: string, args: (string | number)[], wrote: (reply: unknown) => boolean): Promise<unknown> {
+    const { waitReplicas, waitMs } = this.#options;
+    if (waitReplicas === 0) return this.#call(() => this.#scripted(command)(...args));
+    const results = await this.#call(async () => {
+      const pipeline = this.client.pipeline() as unknown as Scripted & {
+        wait: Scripted[string];
+        exec: () => Promise<[Error | null, unknown][] | null>;
+      };
+      (pipeline[command] as Scripted[string]).call(pipeline, ...args);
+      pipeline.wait(waitReplicas, waitMs);
+      return (await pipeline.exec()) ?? [];
+    });
+    const [[scriptError, reply] = [null, undefined], [waitError, acked] = [null, 0]] = results;
+    if (scriptError) throw mapRedisError(scriptError);
+    if (!wrote(reply)) return reply;
+    if (waitError) throw mapRedisError(waitError);
+    if ((acked as number) < waitReplicas) {
+      throw new StoreUnavailableError(
+        `RedisStore: the write reached the master but only ${acked} of ${waitReplicas} replicas acknowledged it within ${waitMs} ms (waitReplicas); a failover could lose it`,
+      );
+    }
+    return reply;
+  }
+
   /**
    * Cluster's second step of a regenerate: delete the old record, or undo the new one if
    * the old was gone (`ConflictError('gone')`) or changed since the regenerate loaded it
@@ -277,7 +374,9 @@ export class RedisStore implements SessionStore {
     const replaced = this.#key(delta.replaces as string);
     let retired: unknown;
     try {
-      retired = await this.#call(() => this.#scripted(RETIRE_COMMAND)(replaced, now, ...replacedArgs(delta)));
+      const index = this.#indexOf(delta.replaces as string);
+      const args = [replaced, index, now, ...replacedArgs(delta)];
+      retired = await this.#write(RETIRE_COMMAND, args, (reply) => reply !== 2);
     } catch (error) {
       await this.destroy(key).catch(() => {});
       throw error;
@@ -340,6 +439,12 @@ export class RedisStore implements SessionStore {
 
   #key(clientKey: string): string {
     return redisKey(this.#options.prefix, clientKey);
+  }
+
+  /** The expiry index of a client's record: the one of its slot on Cluster, else the one index. */
+  #indexOf(clientKey: string): string {
+    const tag = this.client.isCluster ? (slotTags()[keySlot(this.#key(clientKey))] as string) : '';
+    return expiryIndexKey(this.#options.prefix, tag);
   }
 
   #scripted(name: string): (...args: (string | number)[]) => Promise<unknown> {

@@ -43,10 +43,20 @@ end
 `;
 
 /**
+ * Lua: `member(k)` is the client key inside a record's Redis key `<prefix>{<clientKey>}`
+ * (the prefix holds no brace): the member naming the record in its expiry index.
+ */
+const MEMBER_LUA = `
+local function member(k) return string.match(k, '^[^{]*{(.*)}$') end
+`;
+
+/**
  * Applies one delta to `KEYS[1]` by the rules of `stores/record.ts`, each step naming the
- * function it mirrors; when `KEYS[2]` is given (regenerate on standalone Redis) it must be
- * a live record holding exactly the entries the regenerate loaded (`replacesEntries`,
- * when given), and is deleted in the same script.
+ * function it mirrors, and keeps the record's member in its expiry index `KEYS[2]` (a
+ * sorted set in the record's slot, score = expiresAt; no member for "never"). When
+ * `KEYS[3]` is given (regenerate on standalone Redis) it must be a live record holding
+ * exactly the entries the regenerate loaded (`replacesEntries`, when given), and is
+ * deleted in the same script, with its member of `KEYS[2]` (one index on standalone).
  *
  * ARGV: now, create (1/0), clear (1/0), touch (1/0), touch lastAccess, touch expiresAt
  * ('' = never), TTL in milliseconds ('' = none), number of writes, createdAt ('' = now),
@@ -64,7 +74,9 @@ end
  */
 export const COMMIT_LUA = `${HOLDS_LUA}
 local key = KEYS[1]
+local index = KEYS[2]
 local now = tonumber(ARGV[1])
+${MEMBER_LUA}
 local function meta(k)
   local m = redis.call('HGET', k, 'm')
   if not m then return nil end
@@ -87,7 +99,7 @@ local n = tonumber(ARGV[8])
 local base = ${COMMIT_FIXED_ARGS + 1}
 local W = ${WRITE_ARGS}
 -- checkPreconditions: the replaced record is live and holds what the regenerate loaded
-local old = KEYS[2]
+local old = KEYS[3]
 if old then
   local oc, ol, ox = meta(old)
   if oc == nil or not alive(ox) then return {'gone'} end
@@ -228,9 +240,18 @@ if live and ARGV[4] == '1' then
 end
 redis.call('HSET', key, 'm', '1:' .. c .. ':' .. l .. ':' .. x)
 if expire then
-  if ARGV[7] == '' then redis.call('PERSIST', key) else redis.call('PEXPIRE', key, ARGV[7]) end
+  if ARGV[7] == '' then
+    redis.call('PERSIST', key)
+    redis.call('ZREM', index, member(key))
+  else
+    redis.call('PEXPIRE', key, ARGV[7])
+    redis.call('ZADD', index, x, member(key))
+  end
 end
-if old then redis.call('DEL', old) end
+if old then
+  redis.call('DEL', old)
+  redis.call('ZREM', index, member(old))
+end
 -- sessions by user: a record holding a principal whose expiry moved names it, so the
 -- store extends the principal's index set (PRINCIPAL_INDEX_LUA) to outlive the record
 if expire then
@@ -278,31 +299,62 @@ return removed
 `;
 
 /**
- * Deletes `KEYS[1]` when its metadata says it expired before `ARGV[1]` (now). Replies 1
- * when it deleted, else 0. Used by `sweep`, so a record touched meanwhile survives.
+ * One batch of a sweep, in one slot: `KEYS[1]` is the expiry index, `KEYS[2..]` the
+ * records its members `ARGV[2..]` name, which it listed with scores below `ARGV[1]` (now).
+ * For each, atomically: a member no longer below now (a commit moved it, or another sweep
+ * removed it) is left alone; a record that is live after all (its metadata says so) gets
+ * its score repaired; otherwise the record is deleted if Redis has not already reclaimed
+ * it by its TTL, and the member removed. Replies the members removed: each expired
+ * session is reported by exactly one sweep, whether its hash was still there or not.
  */
 export const SWEEP_LUA = `
-local m = redis.call('HGET', KEYS[1], 'm')
-if not m then return 0 end
-local x = string.match(m, '^1:[^:]*:[^:]*:([^:]*)$')
-if x == nil or x == '' or tonumber(x) >= tonumber(ARGV[1]) then return 0 end
-redis.call('DEL', KEYS[1])
-return 1
+local now = tonumber(ARGV[1])
+local removed = {}
+for i = 2, #KEYS do
+  local score = redis.call('ZSCORE', KEYS[1], ARGV[i])
+  if score and tonumber(score) < now then
+    local m = redis.call('HGET', KEYS[i], 'm')
+    local x = m and string.match(m, '^1:[^:]*:[^:]*:([^:]*)$')
+    if m and not x then
+      -- a record of a format this version does not know: not ours to judge
+      redis.call('ZREM', KEYS[1], ARGV[i])
+    elseif x == '' then
+      redis.call('ZREM', KEYS[1], ARGV[i])
+    elseif x and tonumber(x) >= now then
+      redis.call('ZADD', KEYS[1], x, ARGV[i])
+    else
+      redis.call('DEL', KEYS[i])
+      redis.call('ZREM', KEYS[1], ARGV[i])
+      removed[#removed + 1] = ARGV[i]
+    end
+  end
+end
+return removed
+`;
+
+/**
+ * Deletes the record `KEYS[1]` and its member of the expiry index `KEYS[2]`, so a later
+ * sweep does not report an ended session as expired. Replies 1 when there was a record.
+ */
+export const DESTROY_LUA = `${MEMBER_LUA}
+redis.call('ZREM', KEYS[2], member(KEYS[1]))
+return redis.call('DEL', KEYS[1])
 `;
 
 /**
  * The second step of a regenerate on Cluster. When `KEYS[1]` is a live record at
  * `ARGV[1]` (now) but no longer holds exactly the entries the regenerate loaded (ARGV
  * from 2: their number, '' = no check, then per entry its field and version), it is left
- * as it is and the reply is 2. Otherwise `KEYS[1]` is deleted, replying 1 when it was a
- * live record, else 0.
+ * as it is and the reply is 2. Otherwise `KEYS[1]` is deleted with its member of the
+ * expiry index `KEYS[2]`, replying 1 when it was a live record, else 0.
  */
-export const RETIRE_LUA = `${HOLDS_LUA}
+export const RETIRE_LUA = `${HOLDS_LUA}${MEMBER_LUA}
 local m = redis.call('HGET', KEYS[1], 'm')
 local x = m and string.match(m, '^1:[^:]*:[^:]*:([^:]*)$')
 local live = x and (x == '' or tonumber(ARGV[1]) <= tonumber(x))
 if live and not holds(KEYS[1], 2) then return 2 end
 redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], member(KEYS[1]))
 if live then return 1 end
 return 0
 `;
