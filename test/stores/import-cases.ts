@@ -46,7 +46,7 @@ export function importCases(open: () => Promise<SessionStore>): void {
     const store = await open();
     const count = IMPORT_BATCH_SIZE * 2 + 137;
     const lines = Array.from({ length: count }, (_, i) => line(`s${String(i).padStart(5, '0')}`, i % 4));
-    const report = await importSessions(store, input(lines), { now: NOW });
+    const report = await importSessions(store, input(lines), { now: NOW, clientKeys: 'thirdParty' });
     expect(report).toEqual({ imported: count, skipped: 0, problems: [] });
     expect(await exported(store)).toEqual([...lines].sort());
     const one = await store.load('s00003', NOW);
@@ -83,11 +83,15 @@ export function importCases(open: () => Promise<SessionStore>): void {
   it('reports bad lines by number and imports every good one; strict stops at the first bad line', async () => {
     const lines = [line('a'), '{not json', line('b'), JSON.stringify({ v: 1, key: '' }), line('c'), line('d')];
     const store = await open();
-    const report = await importSessions(store, input(lines), { now: NOW });
+    const report = await importSessions(store, input(lines), { now: NOW, clientKeys: 'thirdParty' });
     expect(report.imported).toBe(4);
     expect(report.problems.map((p) => p.line)).toEqual([2, 4]);
     const strict = await open();
-    const failure = await importSessions(strict, input(lines), { now: NOW, strict: true }).catch((e: unknown) => e);
+    const failure = await importSessions(strict, input(lines), {
+      now: NOW,
+      clientKeys: 'thirdParty',
+      strict: true,
+    }).catch((e: unknown) => e);
     expect(failure).toBeInstanceOf(ImportLineError);
     expect((failure as ImportLineError).line).toBe(2);
     expect((await exported(strict)).map((l) => JSON.parse(l).key)).toEqual(['a']);
@@ -95,7 +99,10 @@ export function importCases(open: () => Promise<SessionStore>): void {
 
   it('keeps a live record (skipped), replaces an expired one, and with replace overwrites; a repeated key counts once', async () => {
     const store = await open();
-    await importSessions(store, input([line('live', 1), line('dead', 1, { expiresAt: NOW + 10 })]), { now: NOW });
+    await importSessions(store, input([line('live', 1), line('dead', 1, { expiresAt: NOW + 10 })]), {
+      now: NOW,
+      clientKeys: 'thirdParty',
+    });
     const later = NOW + 100; // 'dead' expired, 'live' not
     const next = [
       line('live', 2),
@@ -104,7 +111,7 @@ export function importCases(open: () => Promise<SessionStore>): void {
       line('new', 3),
       line('gone', 1, { expiresAt: NOW + 50 }),
     ];
-    const report = await importSessions(store, input(next), { now: later });
+    const report = await importSessions(store, input(next), { now: later, clientKeys: 'thirdParty' });
     // 'live' kept, the second 'new' and 'gone' (expired at `later`) skipped
     expect(report).toMatchObject({ imported: 2, skipped: 3, problems: [] });
     expect((await store.load('live', later))?.entries).toHaveLength(1);
@@ -112,6 +119,7 @@ export function importCases(open: () => Promise<SessionStore>): void {
     expect((await store.load('new', later))?.entries).toHaveLength(2); // the first line of a key wins
     const replaced = await importSessions(store, input([line('live', 3), line('new', 4)]), {
       now: later,
+      clientKeys: 'thirdParty',
       replace: true,
     });
     expect(replaced).toMatchObject({ imported: 2, skipped: 0 });
