@@ -9,6 +9,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { Command } from 'commander';
+import type { HotKeysResult } from './hot-keys.js';
 import { type CaseSpec, casesFor, SERVERS } from './lib/cases.js';
 import { chart } from './lib/chart.js';
 import { type ServerChild, startServer } from './lib/child.js';
@@ -44,6 +45,7 @@ const program = new Command()
   .option('--no-memory', 'skip memory per session')
   .option('--no-sweep', 'skip sweep times')
   .option('--no-write', 'do not write bench/results/')
+  .option('--hot-keys [stores]', 'also run the hot-keys phase (bench/hot-keys.ts) on these stores (default memory)')
   .parse();
 const opts = program.opts<{
   quick?: boolean;
@@ -56,6 +58,7 @@ const opts = program.opts<{
   memory: boolean;
   sweep: boolean;
   write: boolean;
+  hotKeys?: boolean | string;
 }>();
 const quick = opts.quick === true;
 const rounds = opts.rounds ?? (quick ? 2 : 3);
@@ -198,6 +201,16 @@ if (opts.sweep && !quick) {
   sweep = await runScript<SweepResult>('sweep', sizes, ['--expose-gc', '--max-old-space-size=8192']);
 }
 
+let hotKeys: HotKeysResult[] | undefined;
+if (opts.hotKeys !== undefined) {
+  hotKeys = [];
+  const stores = typeof opts.hotKeys === 'string' ? opts.hotKeys.split(',') : ['memory'];
+  for (const store of stores) {
+    log(`hot keys on ${store}...`);
+    hotKeys.push(await runScript<HotKeysResult>('hot-keys', ['--store', store]));
+  }
+}
+
 const summaries = summarize(cases, results, lost, seeded, counted);
 const targets = checkTargets(summaries, memory, sweep, blind);
 const date = new Date().toISOString().slice(0, 10);
@@ -215,7 +228,8 @@ const meta = {
   'lost-increments phase': `${lostAmount} /write from ${lostConnections} connections on one session`,
 };
 const resultName = `${date}${quick ? '-quick' : ''}`;
-const report = markdown(meta, summaries, memory, sweep, targets, skipped, `${resultName}.svg`);
+const report =
+  markdown(meta, summaries, memory, sweep, targets, skipped, `${resultName}.svg`) + hotKeysMarkdown(hotKeys);
 process.stdout.write(`\n${report}`);
 if (opts.write) {
   const dir = new URL('./results/', import.meta.url).pathname;
@@ -224,9 +238,30 @@ if (opts.write) {
   const raw = Object.fromEntries([...results].map(([id, rs]) => [id, rs]));
   writeFileSync(
     `${dir}${name}.json`,
-    `${JSON.stringify({ meta, summaries, rounds: raw, lost, seeded, storeCommands: counted, blind, serverMemory, memory, sweep, targets, skipped }, null, 2)}\n`,
+    `${JSON.stringify({ meta, summaries, rounds: raw, lost, seeded, storeCommands: counted, blind, serverMemory, memory, sweep, targets, skipped, ...(hotKeys && { hotKeys }) }, null, 2)}\n`,
   );
   writeFileSync(`${dir}${name}.md`, report);
   writeFileSync(`${dir}${name}.svg`, chart(cases, summaries, meta));
   log(`wrote bench/results/${name}.json, .md and .svg`);
+}
+
+/** The hot-keys tables (issue 14 §2), when the phase ran. */
+function hotKeysMarkdown(results: readonly HotKeysResult[] | undefined): string {
+  if (results === undefined) return '';
+  const tables = results.map((r) => {
+    const rows = r.measurements.map(
+      (m) =>
+        `| ${m.way} | ${m.acknowledged} | ${m.counter} | ${m.lost} | ${m.conflicts} | ${m.handlerRuns} | ${m.requestsPerSecond} |`,
+    );
+    const head = `### ${r.store}: ${r.clients} clients, ${r.requests} increments of one counter (retry: ${r.attempts} attempts)`;
+    return [
+      head,
+      '',
+      '| way | acknowledged | counter | lost | 409s | handler runs | requests/s |',
+      '| --- | --- | --- | --- | --- | --- | --- |',
+      ...rows,
+      ...(r.skipped ? [`skipped: ${r.skipped}`] : []),
+    ].join('\n');
+  });
+  return `\n## Hot keys\n\n${tables.join('\n\n')}\n`;
 }

@@ -20,6 +20,7 @@ export {
 } from './client-id/types.js';
 export { jsonCodec, MAX_DEPTH, type SessionCodec } from './codec/codec.js';
 export {
+  type ConflictResolver,
   SessionDataContainer,
   type SessionDataContainerOptions,
   type SessionEndReason,
@@ -27,7 +28,12 @@ export {
 export type { SessionTelemetry, StoreOperation, TelemetryProbe } from './container/telemetry.js';
 export * from './errors.js';
 export { userAgentClass } from './session/fingerprint.js';
-export { SessionManager, type SessionManagerOptions } from './session/manager.js';
+export {
+  type EndSessionsOptions,
+  type PrincipalSession,
+  SessionManager,
+  type SessionManagerOptions,
+} from './session/manager.js';
 export { SessionNameError } from './session/names.js';
 export { PackageData } from './session/package-data.js';
 export {

@@ -2,6 +2,7 @@ import { errorAnswer } from '../adapters/shared/errors.js';
 import { SessionDataContainer } from '../container/container.js';
 import { SessionConfigError } from '../errors.js';
 import type { SessionManager } from '../session/manager.js';
+import { principalOf, recordsOfPrincipal } from '../session/principals.js';
 import type { ScannedSession } from '../stores/types.js';
 import { exportSessions } from '../transfer/export.js';
 import { ADMIN_CSS, ADMIN_JS } from './assets.js';
@@ -35,6 +36,7 @@ const DONE_MESSAGES: Record<string, (n: string) => string> = {
   deleted: () => 'Session deleted.',
   missing: () => 'That session no longer exists.',
   swept: (n) => `Swept ${Number(n) || 0} expired sessions.`,
+  ended: (n) => `Ended ${Number(n) || 0} sessions of that user.`,
 };
 
 /**
@@ -113,6 +115,8 @@ export function createAdminHandler(
 
   async function post(route: string, ctx: PageContext): Promise<Response> {
     if (route === 'sweep') return redirect(ctx, 'swept', await container.sweep());
+    const user = /^user\/([^/]+)\/end$/.exec(route);
+    if (user) return redirect(ctx, 'ended', await endSessionsOf(decodeURIComponent(user[1] as string)));
     const match = /^session\/([^/]+)\/delete$/.exec(route);
     if (match) {
       const deleted = await container.destroy(decodeURIComponent(match[1] as string), 'invalidated');
@@ -121,9 +125,24 @@ export function createAdminHandler(
     return text(404, 'Not Found');
   }
 
+  /** Ends a user's sessions: through the manager in every container, else in the container shown. */
+  async function endSessionsOf(user: string): Promise<number> {
+    if (!(source instanceof SessionDataContainer) && options.container === undefined) return source.endSessionsOf(user);
+    const records = await recordsOfPrincipal(container.store, container.codec, user, container.clock());
+    const ended = await Promise.all(records.map((r) => container.destroy(r.key, 'invalidated')));
+    return ended.filter(Boolean).length;
+  }
+
   async function list(url: URL, ctx: PageContext, now: number): Promise<string> {
     const query = url.searchParams.get('q')?.trim() ?? '';
     const page = Math.max(1, Number.parseInt(url.searchParams.get('page') ?? '1', 10) || 1);
+    const user = url.searchParams.get('user')?.trim() ?? '';
+    const users = { user, principalOf: (r: ScannedSession) => principalOf(container.codec, r) };
+    if (user !== '' && container.store.capabilities.principals !== true) {
+      const message = 'This store cannot find sessions by user (capabilities.principals is false).';
+      return listPage({ ...ctx, message }, query, 1, [], false, users);
+    }
+    if (user !== '') return listPage(ctx, query, 1, await userSessions(user, now), false, users);
     const rows: ScannedSession[] = [];
     let skip = (page - 1) * pageSize;
     let more = false;
@@ -139,7 +158,13 @@ export function createAdminHandler(
       }
       rows.push(session);
     }
-    return listPage(ctx, query, page, rows, more);
+    return listPage(ctx, query, page, rows, more, users);
+  }
+
+  /** The user's live sessions, through the store's index. */
+  async function userSessions(user: string, now: number): Promise<ScannedSession[]> {
+    const records = await recordsOfPrincipal(container.store, container.codec, user, now);
+    return records.filter((r) => !container.isExpired(r, now));
   }
 
   function download(now: number): Response {

@@ -36,13 +36,20 @@ export function listPage(
   page: number,
   rows: readonly ScannedSession[],
   more: boolean,
+  users: UserFilter,
 ): string {
   const search = `<form class="inline" method="get" action="${ctx.base}"><input type="search" name="q" value="${escapeHtml(query)}" placeholder="key or package id" aria-label="search sessions"> <button>Search</button></form>`;
-  const tools = `<div class="toolbar">${search}${postButton(ctx, 'sweep', 'Sweep expired now')}<a href="${ctx.base}export">Export (JSON Lines)</a></div>`;
+  const byUser = `<form class="inline" method="get" action="${ctx.base}"><input type="search" name="user" value="${escapeHtml(users.user)}" placeholder="user id" aria-label="sessions of a user"> <button>Sessions of user</button></form>`;
+  const tools = `<div class="toolbar">${search}${byUser}${postButton(ctx, 'sweep', 'Sweep expired now')}<a href="${ctx.base}export">Export (JSON Lines)</a></div>`;
+  const endAll =
+    users.user !== '' && rows.length > 0
+      ? `<div class="toolbar">${postButton(ctx, `user/${encodeURIComponent(users.user)}/end`, `End all ${rows.length} sessions of ${users.user}`, true)}</div>`
+      : '';
   const table = rows.length
-    ? `<table><thead><tr><th>session</th><th>last access</th><th>expires</th><th>packages</th><th></th></tr></thead><tbody>${rows.map((r) => sessionRow(ctx, r)).join('')}</tbody></table>`
-    : '<p class="muted">No live sessions match.</p>';
-  const link = (p: number) => `${ctx.base}?${new URLSearchParams({ q: query, page: String(p) })}`;
+    ? `${endAll}<table><thead><tr><th>session</th><th>user</th><th>last access</th><th>expires</th><th>packages</th><th></th></tr></thead><tbody>${rows.map((r) => sessionRow(ctx, r, users.principalOf(r))).join('')}</tbody></table>`
+    : `<p class="muted">${users.user === '' ? 'No live sessions match.' : `No live sessions of ${escapeHtml(users.user)}.`}</p>`;
+  const link = (p: number) =>
+    `${ctx.base}?${new URLSearchParams({ q: query, page: String(p), ...(users.user !== '' && { user: users.user }) })}`;
   const pages = `<nav class="pages">${page > 1 ? `<a href="${link(page - 1)}">← previous</a>` : ''}<span class="muted">page ${page}</span>${more ? `<a href="${link(page + 1)}">next →</a>` : ''}</nav>`;
   return layout(ctx, 'sessions', `${figures(ctx)}${tools}${table}${pages}`);
 }
@@ -55,10 +62,20 @@ function figures(ctx: PageContext): string {
 <svg viewBox="0 0 300 70" preserveAspectRatio="none" role="img" aria-label="sessions over time"><polyline class="live" points=""/><polyline class="ops" points=""/></svg></div></div>`;
 }
 
-function sessionRow(ctx: PageContext, s: ScannedSession): string {
+/** The list's user filter (empty: every session) and how a row's user is read. */
+export interface UserFilter {
+  readonly user: string;
+  readonly principalOf: (session: ScannedSession) => string | undefined;
+}
+
+function sessionRow(ctx: PageContext, s: ScannedSession, user: string | undefined): string {
   const packages = [...new Set(s.entries.map((e) => e.pkg))];
+  const who =
+    user === undefined
+      ? '<span class="muted">-</span>'
+      : `<a href="${ctx.base}?${new URLSearchParams({ user })}">${escapeHtml(user)}</a>`;
   return `<tr><td><a href="${ctx.base}session/${encodeURIComponent(s.key)}"><code>${escapeHtml(s.key)}</code></a></td>
-<td>${time(s.lastAccess)}</td><td>${s.expiresAt === null ? 'never' : time(s.expiresAt)}</td>
+<td>${who}</td><td>${time(s.lastAccess)}</td><td>${s.expiresAt === null ? 'never' : time(s.expiresAt)}</td>
 <td>${packages.map((p) => `<code>${escapeHtml(p)}</code>`).join(' ') || '<span class="muted">none</span>'}</td>
 <td>${postButton(ctx, `session/${encodeURIComponent(s.key)}/delete`, 'Delete', true)}</td></tr>`;
 }

@@ -23,7 +23,10 @@ export interface StoreFixture {
 
 /** The capabilities the contract checks; a store that lacks one declares it and those cases are left out. */
 export type ContractCapabilities = Pick<StoreCapabilities, 'limit' | 'atomicRegenerate' | 'perKeyVersions'> &
-  Required<Pick<StoreCapabilities, 'listing'>>;
+  Required<Pick<StoreCapabilities, 'listing'>> & {
+    /** Finds records by principal (`capabilities.principals`, `findByPrincipal`). */
+    readonly principals: boolean;
+  };
 
 /** What each group of cases gets: the store of the running test and the declared capabilities. */
 export interface Harness {

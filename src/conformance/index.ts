@@ -13,6 +13,7 @@ import { deltaCases } from './delta-cases.js';
 import type { ContractCapabilities, Harness, StoreFixture, TestApi } from './harness.js';
 import { httpCases } from './http-cases.js';
 import { limitCases } from './limit-cases.js';
+import { hotKeyCases, principalCases } from './principal-cases.js';
 import { recordCases } from './record-cases.js';
 import { regenerateCases } from './regenerate-cases.js';
 import { sessionCases } from './session-cases.js';
@@ -27,7 +28,7 @@ export interface StoreContractOptions {
   /**
    * The capabilities the store declares. Cases that need one the store lacks are left
    * out, and a first case checks that `store.capabilities` says the same.
-   * @default { limit: true, atomicRegenerate: true, perKeyVersions: true, listing: true }
+   * @default { limit: true, atomicRegenerate: true, perKeyVersions: true, listing: true, principals: true }
    */
   capabilities?: Partial<ContractCapabilities>;
 }
@@ -39,7 +40,8 @@ export interface StoreContractOptions {
  * held against concurrent commits (UTF-8 bytes, packages, keys per package), `createdAt` on a create, whole-request
  * scenarios through `SessionManager`, and over real HTTP (the `tsession/http` adapter on a loopback port): the caps
  * under 20 parallel requests, and sessions bound to a client fingerprint that another client can neither read, write
- * nor end. `setup` runs before every case and must give an empty
+ * nor end; sessions by user (listed, ended, and the index under regenerate, invalidate, clear, expiry, sweep and
+ * import) and hot keys (200 concurrent increments, conflict resolvers), over HTTP too. `setup` runs before every case and must give an empty
  * store; after the case the store is closed and `cleanup` runs. Times are fixed, so
  * nothing depends on the wall clock. A few cases write thousands of records: give the
  * framework a per-test timeout of 10 s or more (mocha's default of 2 s is too short
@@ -71,6 +73,7 @@ export function describeStoreContract(
     atomicRegenerate: true,
     perKeyVersions: true,
     listing: true,
+    principals: true,
     ...options.capabilities,
   };
   let fixture: StoreFixture | undefined;
@@ -98,7 +101,14 @@ export function describeStoreContract(
     t.it('declares the capabilities the suite was told about', async () => {
       const declared = harness.store().capabilities;
       const { limit, atomicRegenerate, perKeyVersions, listing = true } = declared;
-      assert.deepEqual({ limit, atomicRegenerate, perKeyVersions, listing }, caps);
+      const principals = declared.principals === true;
+      assert.deepEqual({ limit, atomicRegenerate, perKeyVersions, listing, principals }, caps);
+      if (caps.principals)
+        assert.equal(
+          typeof harness.store().findByPrincipal,
+          'function',
+          'a store that indexes principals implements findByPrincipal()',
+        );
       if (caps.limit)
         assert.equal(typeof harness.store().count, 'function', 'a store with the limit capability implements count()');
       if (!caps.listing)
@@ -115,5 +125,7 @@ export function describeStoreContract(
     sessionCases(harness);
     capCases(harness);
     httpCases(harness);
+    principalCases(harness);
+    hotKeyCases(harness);
   });
 }

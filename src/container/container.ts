@@ -16,6 +16,22 @@ import type { SessionEndReason, SessionTelemetry, TelemetryProbe } from './telem
 
 export type { SessionEndReason } from './telemetry.js';
 
+/**
+ * Merges two concurrent changes of one key instead of refusing the later commit (Zope's
+ * `_p_resolveConflict`): given the value stored now (written by the request that committed
+ * first), the value this request read, and the value it wants to write (`undefined` for
+ * an absent or deleted key), it returns the value to write (`undefined` deletes). It must
+ * be a pure function of its arguments: it may run more than once, and never sees the
+ * request. Throwing refuses the merge: the commit fails with `ConflictError('version')`.
+ *
+ * @example
+ * ```ts
+ * // a set of tags that grows from both sides
+ * const union: ConflictResolver = (stored, _read, mine) => [...new Set([...(stored as string[] ?? []), ...(mine as string[] ?? [])])];
+ * ```
+ */
+export type ConflictResolver = (stored: unknown, readByMe: unknown, mine: unknown) => unknown;
+
 /** Options of {@link SessionDataContainer}. Times are in seconds. */
 export interface SessionDataContainerOptions {
   /** Where the data lives. Each container needs a store (or a store prefix/table) of its own. */
@@ -38,6 +54,15 @@ export interface SessionDataContainerOptions {
   maxKeysPerPackage?: number;
   /** How values are encoded. @default jsonCodec */
   codec?: SessionCodec;
+  /**
+   * Conflict resolvers by package id: one {@link ConflictResolver} for every key of the
+   * package, or one per key. When a commit conflicts only on keys that have one, the
+   * library re-reads the record, merges each such key and commits again, without running
+   * the handler again; a key without a resolver, or a resolver that throws, gives the
+   * `ConflictError` as before.
+   * @default {}
+   */
+  resolvers?: Readonly<Record<string, ConflictResolver | Readonly<Record<string, ConflictResolver>>>>;
   /** Called after a session's first commit creates it here. */
   onStart?: (clientKey: string) => void;
   /**
@@ -97,7 +122,16 @@ export class SessionDataContainer {
   readonly sweepIntervalSeconds: number;
   /** The caps every commit carries to the store (which checks them atomically). */
   readonly caps: SessionCaps;
+  /**
+   * True when `data.increment` is merged by the store: it applies `EntryWrite.add`
+   * (`capabilities.increments`) and the codec writes integers as JSON does, the form the
+   * store adds to.
+   */
+  readonly mergesIncrements: boolean;
+  /** True when any conflict resolver is registered (so a conflicting commit is worth merging). */
+  readonly hasResolvers: boolean;
   readonly #limit: SessionLimit | undefined;
+  readonly #resolvers: SessionDataContainerOptions['resolvers'];
   readonly #hooks: Pick<SessionDataContainerOptions, 'onStart' | 'onEnd' | 'onHookError'>;
   /** Store calls made through this container since it was created, by kind (for the admin page's rates). */
   readonly operations = { loads: 0, commits: 0, destroys: 0, sweeps: 0 };
@@ -122,7 +156,10 @@ export class SessionDataContainer {
       maxPackages: this.maxPackages,
       maxKeysPerPackage: this.maxKeysPerPackage,
     };
+    this.mergesIncrements = store.capabilities.increments === true && writesJsonIntegers(this.codec);
     this.#limit = limit;
+    this.#resolvers = options.resolvers;
+    this.hasResolvers = options.resolvers !== undefined && Object.keys(options.resolvers).length > 0;
     this.#hooks = options;
     this.#probe = options.telemetry?.probe(store);
     const interval = sweepInterval(options);
@@ -132,6 +169,13 @@ export class SessionDataContainer {
       this.#sweeper = setInterval(() => this.sweep().catch(onError), interval * 1000);
       this.#sweeper.unref();
     }
+  }
+
+  /** The resolver registered for `pkg › key` (the key's own, else the package's), if any. */
+  resolverFor(pkg: string, key: string): ConflictResolver | undefined {
+    const registered = this.#resolvers && Object.hasOwn(this.#resolvers, pkg) ? this.#resolvers[pkg] : undefined;
+    if (typeof registered === 'function' || registered === undefined) return registered;
+    return Object.hasOwn(registered, key) ? registered[key] : undefined;
   }
 
   /** Stops the sweep timer. The store stays open: close it with `manager.close()` or `store.close()`. */
@@ -240,6 +284,15 @@ export class SessionDataContainer {
     } catch (error) {
       (this.#hooks.onHookError ?? console.error)(error);
     }
+  }
+}
+
+/** True when the codec encodes and decodes integers as JSON does (what a store adds increments to). */
+function writesJsonIntegers(codec: SessionCodec): boolean {
+  try {
+    return codec.encode(-42, ['', '']) === '-42' && codec.decode('1234') === 1234;
+  } catch {
+    return false;
   }
 }
 

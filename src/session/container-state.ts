@@ -1,6 +1,6 @@
 import type { SessionDataContainer } from '../container/container.js';
 import { SessionStateError } from '../errors.js';
-import { checkCap, entryBytes, INTERNAL_PACKAGE } from '../stores/record.js';
+import { checkCap, entryBytes, INTERNAL_PACKAGE, PRINCIPAL_KEY } from '../stores/record.js';
 import type { EntryWrite, ReplacedEntry, SessionDelta, StoredEntry, StoredSession } from '../stores/types.js';
 import { PackageData, type PackageGuard } from './package-data.js';
 import type { PackageDefinition } from './package-definition.js';
@@ -40,6 +40,12 @@ export function usableBy(
   if (binding === undefined || record === undefined) return true;
   const bound = bindingOf(record);
   return bound === undefined || bound.value === encodeBinding(container, binding);
+}
+
+/** The fingerprint a record is bound to in `container`, decoded; undefined when it is not bound. */
+export function boundFingerprint(container: SessionDataContainer, record: StoredSession): string | undefined {
+  const bound = bindingOf(record);
+  return bound === undefined ? undefined : String(container.codec.decode(bound.value));
 }
 
 function bindingOf(record: StoredSession): StoredEntry | undefined {
@@ -106,6 +112,11 @@ export class ContainerState implements PackageGuard {
     this.#fingerprint = binding;
     this.#binding = binding === undefined ? undefined : encodeBinding(container, binding);
     this.#session = session;
+  }
+
+  /** @internal True when the container's store adds increments itself. */
+  get mergesIncrements(): boolean {
+    return this.container.mergesIncrements;
   }
 
   /** @internal Throws when the session may no longer change, or this state was detached. */
@@ -267,7 +278,8 @@ export class ContainerState implements PackageGuard {
   clear(): void {
     this.assertWritable();
     this.#cleared = true;
-    for (const data of this.#packages.values()) data.clear();
+    // The internal package is not the app's data: the binding and the principal outlive a clear.
+    for (const [pkg, data] of this.#packages) if (pkg !== INTERNAL_PACKAGE) data.clear();
   }
 
   /** Stops the package data handed out from accepting writes. */
@@ -295,6 +307,7 @@ export class ContainerState implements PackageGuard {
     const bindNow = !clear && this.#needsBinding();
     if (writes.length === 0 && !clear && !bindNow && touch === undefined) return undefined;
     if (record === undefined || clear) writes = this.#withBinding(writes);
+    if (clear) writes = this.#keepPrincipal(writes);
     else if (bindNow) writes = [...writes, { ...this.#bindingWrite(), expectVersion: 0 }];
     byteSize += this.#addedBindingBytes(writes);
     const delta: SessionDelta =
@@ -334,8 +347,17 @@ export class ContainerState implements PackageGuard {
 
   /** The writes of a commit that creates or clears the record, with the client binding when sessions are bound. */
   #withBinding(writes: EntryWrite[]): EntryWrite[] {
-    if (this.#binding === undefined || writes.some((w) => w.pkg === INTERNAL_PACKAGE)) return writes;
+    if (this.#binding === undefined || writes.some((w) => w.pkg === INTERNAL_PACKAGE && w.key === BINDING_KEY))
+      return writes;
     return [...writes, this.#bindingWrite()];
+  }
+
+  /** The writes of a commit that clears the record, with the stored principal written again unless this request changed it. */
+  #keepPrincipal(writes: EntryWrite[]): EntryWrite[] {
+    const stored = this.#record?.entries.find((e) => e.pkg === INTERNAL_PACKAGE && e.key === PRINCIPAL_KEY);
+    if (stored === undefined || writes.some((w) => w.pkg === INTERNAL_PACKAGE && w.key === PRINCIPAL_KEY))
+      return writes;
+    return [...writes, { pkg: INTERNAL_PACKAGE, key: PRINCIPAL_KEY, value: stored.value }];
   }
 
   /** The write of this client's binding; call only when sessions are bound. */

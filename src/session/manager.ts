@@ -1,9 +1,30 @@
 import type { ClientIdManager, SessionRequest } from '../client-id/types.js';
 import type { SessionDataContainer } from '../container/container.js';
 import { SessionConfigError } from '../errors.js';
+import type { ScannedSession } from '../stores/types.js';
+import { boundFingerprint } from './container-state.js';
 import { packageIdProblem } from './names.js';
 import { PackageDefinition } from './package-definition.js';
+import { recordsOfPrincipal } from './principals.js';
 import { Session, type SessionContext } from './session.js';
+
+/** One session of a user, as {@link SessionManager.sessionsOf} lists it. Times are seconds since the epoch. */
+export interface PrincipalSession {
+  /** The session's client key (the store's key; not the signed id the client holds). */
+  readonly clientKey: string;
+  readonly createdAt: number;
+  readonly lastAccess: number;
+  /** When the store drops it; `null`: never. */
+  readonly expiresAt: number | null;
+  /** The fingerprint (client class) the session is bound to, when sessions are bound. */
+  readonly fingerprint?: string;
+}
+
+/** Options of {@link SessionManager.endSessionsOf}. */
+export interface EndSessionsOptions {
+  /** A client key to spare, e.g. the session of the request asking ("log out my other devices"). */
+  except?: string;
+}
 
 /** Options of {@link SessionManager}. */
 export interface SessionManagerOptions {
@@ -80,6 +101,54 @@ export class SessionManager implements SessionContext {
   /** The container serving `pkg`: the one registered under that name, else the default (SPEC 22). */
   containerFor(pkg: string): SessionDataContainer {
     return this.#named.get(pkg) ?? this.#default;
+  }
+
+  /**
+   * The live sessions of a user (see `Session.setPrincipal`), oldest first, from the
+   * default container's store index: the cost is that user's sessions, not the store's.
+   * @throws SessionNameError for an invalid user id; StoreUnsupportedError when the default
+   *   container's store cannot index principals (`capabilities.principals`, e.g. `ConnectStore`).
+   */
+  async sessionsOf(userId: string): Promise<PrincipalSession[]> {
+    const records = await this.#recordsOf(userId);
+    const container = this.#default;
+    return records.map((record) => {
+      const fingerprint = boundFingerprint(container, record);
+      return {
+        clientKey: record.key,
+        createdAt: record.createdAt,
+        lastAccess: record.lastAccess,
+        expiresAt: record.expiresAt,
+        ...(fingerprint !== undefined && { fingerprint }),
+      };
+    });
+  }
+
+  /**
+   * Ends every live session of a user ("log out everywhere"), but `options.except`, in
+   * every container, with `onEnd` reason `'invalidated'`: each is deleted at once, so
+   * every process sees it gone, and a slower request that loaded it fails its commit with
+   * `ConflictError('gone')` instead of bringing it back. Resolves how many were ended.
+   * @throws as {@link sessionsOf}.
+   */
+  async endSessionsOf(userId: string, options: EndSessionsOptions = {}): Promise<number> {
+    const records = await this.#recordsOf(userId);
+    const doomed = records.filter((r) => r.key !== options.except);
+    const ended = await Promise.all(
+      doomed.map(async ({ key }) => {
+        const destroyed = await Promise.all(this.containers.map((c) => c.destroy(key, 'invalidated')));
+        return destroyed[0] === true;
+      }),
+    );
+    return ended.filter(Boolean).length;
+  }
+
+  /** The user's live records in the default container, expiry applied as `load` applies it. */
+  async #recordsOf(userId: string): Promise<ScannedSession[]> {
+    const container = this.#default;
+    const now = container.clock();
+    const records = await recordsOfPrincipal(container.store, container.codec, userId, now);
+    return records.filter((r) => !container.isExpired(r, now));
   }
 
   /** Sweeps every container; resolves the number of records removed. */

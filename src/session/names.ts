@@ -45,6 +45,18 @@ export function keyProblem(key: unknown): string | undefined {
   return textProblem('package data key', key);
 }
 
+/** The longest principal (user id), in UTF-16 code units. */
+export const MAX_PRINCIPAL_LENGTH = 256;
+
+/** Throws {@link SessionNameError} unless `principal` is a user id a session may belong to (`session.setPrincipal`). */
+export function checkPrincipal(principal: unknown): void {
+  const problem =
+    typeof principal !== 'string' || principal.length === 0 || principal.length > MAX_PRINCIPAL_LENGTH
+      ? `a principal is a non-empty string of at most ${MAX_PRINCIPAL_LENGTH} characters, got ${describe(principal)}`
+      : textProblem('principal', principal);
+  if (problem !== undefined) throw new SessionNameError(problem);
+}
+
 /** Throws {@link SessionNameError} unless `pkg` is a package id an app may use. */
 export function checkPackageId(pkg: unknown): void {
   const problem = packageIdProblem(pkg);

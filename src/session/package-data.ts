@@ -1,5 +1,5 @@
 import type { SessionCodec } from '../codec/codec.js';
-import { entryBytes } from '../stores/record.js';
+import { entryBytes, incrementError } from '../stores/record.js';
 import type { EntryWrite, StoredEntry } from '../stores/types.js';
 import { checkKey } from './names.js';
 import type { PackageDefinition } from './package-definition.js';
@@ -32,6 +32,8 @@ export interface PackageGuard {
   assertWritable(): void;
   /** Throws when adding a key to a package holding `size` keys would pass a limit. */
   beforeNewKey(pkg: string, size: number): void;
+  /** True when the store adds increments itself (`SessionDataContainer.mergesIncrements`). */
+  readonly mergesIncrements: boolean;
 }
 
 /**
@@ -52,6 +54,8 @@ export class PackageData<T extends object = Record<string, unknown>>
   #size = 0;
   readonly #codec: SessionCodec;
   readonly #guard: PackageGuard;
+  /** Increments the store adds at commit, by key (see {@link increment}); made on first use only. */
+  #increments: Map<string, number> | undefined;
   /** The package's schemas, when it was declared with `definePackage`. */
   readonly #definition: PackageDefinition | undefined;
 
@@ -139,9 +143,54 @@ export class PackageData<T extends object = Record<string, unknown>>
       this.#slots.set(key, slot);
       this.#size++;
     }
+    this.#increments?.delete(key);
     slot.value = value;
     slot.exposed = true;
     return this;
+  }
+
+  /**
+   * Adds `by` (a safe integer, may be negative) to the integer under `key` (absent: 0) and
+   * returns this request's view of the sum. Commutative: the store adds it atomically at
+   * commit to whatever the key holds then, so concurrent increments of one key never
+   * conflict and none is lost, and the handler never re-runs for them. The increment is
+   * not checked against other requests' writes, even when the key was read. After a
+   * `set` or `delete` of the key in the same request, it adds to that value instead.
+   * On a store without `capabilities.increments` (or a codec that does not write
+   * integers as JSON does) it is a checked read-modify-write, which may conflict.
+   * @throws SessionStateError when `by` or the value held is not a safe integer.
+   */
+  increment<K extends keyof T & string>(key: K, by = 1): number {
+    this.#guard.assertWritable();
+    checkKey(key);
+    let slot = this.#slots.get(key);
+    const present = slot !== undefined && slot.value !== ABSENT;
+    const current = present ? this.#value(slot as Slot) : 0;
+    const sum = (current as number) + by;
+    if (!Number.isSafeInteger(by) || !Number.isSafeInteger(current) || !Number.isSafeInteger(sum)) {
+      const why = Number.isSafeInteger(current)
+        ? 'the amount and the sum must be safe integers'
+        : 'the value is not an integer';
+      throw incrementError({ pkg: this.pkg, key }, why);
+    }
+    const pending = this.#increments?.get(key);
+    const assigned = slot !== undefined && pending === undefined && isAssigned(slot);
+    if (!present) {
+      this.#guard.beforeNewKey(this.pkg, this.#size);
+      if (slot) this.#slots.delete(key);
+      slot = newSlot();
+      this.#slots.set(key, slot);
+      this.#size++;
+    }
+    (slot as Slot).value = sum;
+    if (pending !== undefined || (this.#guard.mergesIncrements && !assigned)) {
+      (this.#increments ??= new Map()).set(key, (pending ?? 0) + by);
+    } else {
+      // A plain write of the sum, checked against the stored version unless this request assigned the key.
+      if (!assigned) (slot as Slot).read = true;
+      (slot as Slot).exposed = true;
+    }
+    return sum;
   }
 
   /** True when `key` has a value. */
@@ -154,6 +203,7 @@ export class PackageData<T extends object = Record<string, unknown>>
   /** Removes `key`; false when it was not there. */
   delete(key: keyof T & string): boolean {
     this.#guard.assertWritable();
+    this.#increments?.delete(key);
     const slot = this.#slot(key);
     slot.exposed = true;
     if (slot.value === ABSENT) return false;
@@ -165,6 +215,7 @@ export class PackageData<T extends object = Record<string, unknown>>
   /** Removes every key of this package. */
   clear(): void {
     this.#guard.assertWritable();
+    this.#increments = undefined;
     for (const slot of this.#slots.values()) {
       if (slot.value === ABSENT) continue;
       slot.exposed = true;
@@ -218,7 +269,18 @@ export class PackageData<T extends object = Record<string, unknown>>
    */
   collectChanges(writes: EntryWrite[]): number {
     let byteSize = 0;
+    const increments = this.#increments;
     for (const [key, slot] of this.#slots) {
+      const add = increments?.get(key);
+      if (add !== undefined) {
+        // The amount for the store to add; the value is this request's view of the sum, held to
+        // the package's schema like any write (the store's sum may differ: others add too).
+        this.#definition?.check(key, slot.value);
+        const value = this.#codec.encode(slot.value, [this.pkg, key]);
+        byteSize += entryBytes(this.pkg, key, value);
+        writes.push({ pkg: this.pkg, key, value, add });
+        continue;
+      }
       if (!slot.exposed) {
         if (slot.value !== ABSENT) byteSize += entryBytes(this.pkg, key, slot.encoded as string);
         continue;
@@ -293,6 +355,13 @@ export class PackageData<T extends object = Record<string, unknown>>
   #readAll(): void {
     for (const slot of this.#slots.values()) if (slot.value !== ABSENT) slot.read = true;
   }
+}
+
+/** True when this request gave the key a value of its own (set or deleted it), so the stored value no longer counts. */
+function isAssigned(slot: Slot): boolean {
+  if (!slot.exposed) return false;
+  if (slot.encoded === undefined || slot.value === ABSENT) return true;
+  return slot.value !== NOT_DECODED && !(slot.decoded !== NOT_DECODED && Object.is(slot.value, slot.decoded));
 }
 
 function newSlot(): Slot {

@@ -1,11 +1,13 @@
 import type { ClientIdManager, ClientIdSource, HeaderEntry, SessionRequest } from '../client-id/types.js';
 import type { SessionDataContainer } from '../container/container.js';
 import { ConflictError, SessionConfigError, SessionStateError } from '../errors.js';
+import { INTERNAL_PACKAGE, PRINCIPAL_KEY } from '../stores/record.js';
 import { ClientIdState, type EndReason } from './client-id-state.js';
 import { type ContainerCommit, ContainerState, usableBy } from './container-state.js';
-import { checkKey, checkPackageId } from './names.js';
+import { checkKey, checkPackageId, checkPrincipal } from './names.js';
 import type { PackageData } from './package-data.js';
 import type { PackageDefinition } from './package-definition.js';
+import { commitResolving } from './resolve.js';
 
 /**
  * The shapes of package data, keyed by package id. Augment it to type `session.get()`:
@@ -179,6 +181,23 @@ export class Session {
   }
 
   /**
+   * Says which user this session belongs to (a user id, e.g. at login), or with `null`
+   * that it belongs to no one any more, so that `manager.sessionsOf(userId)` lists it and
+   * `manager.endSessionsOf(userId)` ends it. Written blind at commit, in the default
+   * container's store, which indexes it. Kept by `regenerate()` and `clear()`; gone with
+   * the session on `invalidate()` (and with `regenerate({ keepData: false })`, which
+   * starts empty).
+   * @throws SessionNameError for a user id that is not a non-empty, well-formed string of
+   *   at most 256 characters.
+   */
+  setPrincipal(userId: string | null): void {
+    this.#assertOpen();
+    if (userId !== null) checkPrincipal(userId);
+    const state = this.#stateOf(this.#context.containers[0] as SessionDataContainer);
+    state.blindWrite(INTERNAL_PACKAGE, PRINCIPAL_KEY, userId ?? undefined, userId === null);
+  }
+
+  /**
    * Ends the session: its data is deleted at commit and the client's id is forgotten
    * (the cookie is removed). Later reads in this request see empty data, and a later
    * write starts a new session under a fresh id (SPEC 11, 19, 37).
@@ -267,12 +286,18 @@ export class Session {
       if (ended && !ended.moveData) await this.#destroy(ended.key, ended.reason);
       if (plans.length > 0) {
         const key = await this.#id.keyFor(() => this.#isKnown());
-        await Promise.all(plans.map(({ state, delta }) => state.container.commit(key, delta)));
+        await Promise.all(plans.map((plan) => this.#commitPlan(key, plan)));
       }
       return this.#done(plans);
     } finally {
       this.#phase = 'done';
     }
+  }
+
+  /** One container's commit; through its conflict resolvers only when it has any (no extra promise otherwise). */
+  #commitPlan(key: string, { state, delta }: ContainerCommit): Promise<unknown> {
+    const { container } = state;
+    return container.hasResolvers ? commitResolving(container, key, delta, state.record) : container.commit(key, delta);
   }
 
   #done(plans: readonly ContainerCommit[]): readonly HeaderEntry[] {

@@ -28,6 +28,14 @@ import type {
  */
 export const INTERNAL_PACKAGE = 'tsession:internal';
 
+/**
+ * The key, in {@link INTERNAL_PACKAGE}, of the user a session belongs to
+ * (`session.setPrincipal`); its value is the codec's encoding of the user id. Stores that
+ * index principals (`capabilities.principals`) index this entry, so the index follows the
+ * entry through every commit, regenerate, destroy, sweep and import.
+ */
+export const PRINCIPAL_KEY = 'principal';
+
 // ---------------------------------------------------------------------------
 // Liveness and times
 
@@ -162,9 +170,58 @@ export function lastWritePerEntry(writes: readonly EntryWrite[]): EntryWrite[] {
     const first = byId.get(id);
     const expectVersion = first === undefined ? w.expectVersion : first.expectVersion;
     byId.delete(id);
-    byId.set(id, { pkg: w.pkg, key: w.key, value: w.value, ...(expectVersion !== undefined && { expectVersion }) });
+    byId.set(id, {
+      pkg: w.pkg,
+      key: w.key,
+      value: w.value,
+      ...(expectVersion !== undefined && { expectVersion }),
+      ...(w.add !== undefined && { add: w.add }),
+    });
   }
   return [...byId.values()];
+}
+
+/** The largest integer an increment may reach, either way: beyond it a double (and Lua) loses units. */
+const MAX_COUNTER = Number.MAX_SAFE_INTEGER;
+
+/**
+ * THE increment rule: turns every write with an `add` into a plain set of the integer the
+ * record stores for that entry (0 when absent, or when the commit creates or clears the
+ * record) plus
+ * `add`, written in decimal as JSON writes a number. Call it after
+ * {@link checkPreconditions} and before measuring, inside the commit's atomic step, with
+ * `storedValue` giving the stored encoding of a write's entry (undefined when none).
+ * @throws SessionStateError, having written nothing, when the stored value is not an
+ *   integer or the sum would pass ±{@link Number.MAX_SAFE_INTEGER}.
+ */
+export function resolveIncrements(
+  writes: readonly EntryWrite[],
+  storedValue: (write: EntryWrite) => string | undefined,
+): readonly EntryWrite[] {
+  if (!writes.some((w) => w.add !== undefined)) return writes;
+  return writes.map((w) => {
+    if (w.add === undefined) return w;
+    if (!Number.isSafeInteger(w.add)) throw incrementError(w, 'the amount is not a safe integer');
+    const sum = counterValue(storedValue(w), w) + w.add;
+    if (!(Math.abs(sum) <= MAX_COUNTER)) throw incrementError(w, 'the sum would pass ±2^53-1');
+    return { pkg: w.pkg, key: w.key, value: String(sum) };
+  });
+}
+
+/** The pattern of a stored counter: an integer as JSON writes it (its size is checked apart). */
+const COUNTER = /^(0|-?[1-9][0-9]*)$/;
+
+function counterValue(stored: string | undefined, write: EntryWrite): number {
+  if (stored === undefined) return 0;
+  if (!COUNTER.test(stored) || !(Math.abs(Number(stored)) <= MAX_COUNTER)) {
+    throw incrementError(write, 'the stored value is not an integer');
+  }
+  return Number(stored);
+}
+
+/** The error of an increment a store refuses; its message names the entry. */
+export function incrementError(write: Pick<EntryWrite, 'pkg' | 'key'>, why: string): SessionStateError {
+  return new SessionStateError(`cannot increment ${write.pkg} › ${write.key}: ${why}`);
 }
 
 /** What {@link applyEntryWrites} returns: the record's new entries and its new commit sequence. */

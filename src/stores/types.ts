@@ -58,6 +58,14 @@ export interface EntryWrite {
    * version equals it; `0` means the entry must not exist. Absent for blind writes.
    */
   readonly expectVersion?: number;
+  /**
+   * A commutative increment: when present, the store sets the entry to the integer it
+   * holds (0 when absent) plus `add`, atomically, whatever other commits did meanwhile
+   * (`resolveIncrements` in `stores/record.ts`). `value` then carries the request's own
+   * view of the result (what a store without `capabilities.increments` writes as a blind
+   * write). Never carries an `expectVersion`.
+   */
+  readonly add?: number;
 }
 
 /** A record's new last-access time and expiry (`null`: never expires). */
@@ -215,6 +223,10 @@ export interface StoreCapabilities {
    * must be `selfExpiring`. Absent means true.
    */
   readonly listing?: boolean;
+  /** Applies {@link EntryWrite.add} atomically (absent: false, and `data.increment` falls back to a checked write). */
+  readonly increments?: boolean;
+  /** Indexes records by principal and implements {@link SessionStore.findByPrincipal} (absent: false). */
+  readonly principals?: boolean;
 }
 
 /**
@@ -236,6 +248,12 @@ export interface SessionStore {
   scan(now: number): AsyncIterable<ScannedSession>;
   /** The number of live records. */
   count?(now: number): Promise<number>;
+  /**
+   * The live records whose `PRINCIPAL_KEY` entry (in the internal package) holds
+   * exactly `encoded`, through an index: the cost is the principal's records, not the
+   * store's. Never yields an expired or destroyed record. Requires `capabilities.principals`.
+   */
+  findByPrincipal?(encoded: string, now: number): Promise<ScannedSession[]>;
   /**
    * Optional bulk path of an import: writes each record as a creating commit with its own
    * `createdAt` would (an expired record under the key is replaced; a live one is kept

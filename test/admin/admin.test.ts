@@ -95,6 +95,35 @@ describe('SPEC 43: the admin page', () => {
   });
 });
 
+describe('issue 14 §1: the admin page by user', () => {
+  it("filters by user, shows each row's user, and ends all of a user's sessions behind the CSRF check", async () => {
+    const { admin, keys, store, clock, manager } = await setup(1);
+    const users: Record<string, string> = {};
+    for (const user of ['ann', 'ann', 'bob']) {
+      const s = manager.open(request());
+      s.setPrincipal(user);
+      await s.commit();
+      users[(cookieFrom(s.responseHeaders) as string).split('=')[1]?.slice(0, 24) as string] = user;
+    }
+    const anns = Object.keys(users).filter((k) => users[k] === 'ann');
+    const page = await (await admin(new Request(`${ORIGIN}/admin/?user=ann`))).text();
+    expect(page.match(/href="\/admin\/session\//g)).toHaveLength(2);
+    for (const key of anns) expect(page).toContain(key);
+    expect(page).toContain('End all 2 sessions of ann');
+    expect(page).not.toContain(keys[0]);
+
+    const { cookie, token } = await csrfFrom(admin);
+    expect((await admin(post('/admin/user/ann/end', cookie, undefined))).status).toBe(403);
+    for (const key of anns) expect(await store.load(key, clock())).toBeDefined();
+    const ended = await admin(post('/admin/user/ann/end', cookie, token, { origin: ORIGIN }));
+    expect(ended.headers.get('location')).toBe('/admin/?done=ended&n=2');
+    for (const key of anns) expect(await store.load(key, clock())).toBeUndefined();
+    expect(await (await admin(new Request(`${ORIGIN}/admin/?user=ann`))).text()).toContain('No live sessions of ann');
+    const all = await (await admin(new Request(`${ORIGIN}/admin/`))).text();
+    expect(all).toContain('href="/admin/?user=bob"');
+  });
+});
+
 describe('issue 11 finding 7: the admin handler answers instead of throwing', () => {
   it('answers 400 to a malformed % escape, in a session path and in a delete path', async () => {
     const { admin } = await setup();

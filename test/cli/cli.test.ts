@@ -86,6 +86,53 @@ describe('the tsession CLI', () => {
     expect(again.stderr).toContain('no live session');
   });
 
+  it("lists and ends one user's sessions with --principal, sparing --except", async () => {
+    const path = join(dir, 'principals.db');
+    const store = new SqliteStore({ path });
+    const keys = [
+      'annaaaaaaaaaaaaaaaaaaa1',
+      'annaaaaaaaaaaaaaaaaaaa2',
+      'annaaaaaaaaaaaaaaaaaaa3',
+      'bobaaaaaaaaaaaaaaaaaaa1',
+    ];
+    for (const key of keys) {
+      const user = key.slice(0, 3);
+      const writes = [{ pkg: 'tsession:internal', key: 'principal', value: jsonCodec.encode(user, ['', '']) }];
+      await store.commit(key, { create: true, touch: { lastAccess: NOW, expiresAt: NOW + 3600 }, writes }, NOW);
+    }
+    await store.close();
+    const url = `sqlite:${path}`;
+    const listed = await tsession(['--store', url, '--json', 'list', '--principal', 'ann']);
+    expect(listed.code).toBe(0);
+    expect(
+      listed.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).key),
+    ).toEqual(keys.slice(0, 3));
+    const ended = await tsession([
+      '--store',
+      url,
+      '--json',
+      'end',
+      '--principal',
+      'ann',
+      '--except',
+      keys[0] as string,
+    ]);
+    expect(ended.code).toBe(0);
+    expect(JSON.parse(ended.stdout)).toEqual({ principal: 'ann', ended: keys.slice(1, 3) });
+    const left = await tsession(['--store', url, 'list', '--principal', 'ann']);
+    expect(
+      left.stdout
+        .trim()
+        .split('\n')
+        .map((l) => l.split('\t')[0]),
+    ).toEqual([keys[0]]);
+    expect((await tsession(['--store', url, 'list', '--principal', 'bob'])).stdout).toContain(keys[3]);
+    expect((await tsession(['--store', url, 'end'])).code).toBe(2);
+  });
+
   it('shows a session by its full client id (key.tag) as well as by its store key', async () => {
     const show = await tsession(['--store', sqliteUrl, '--json', 'show', `key0002aaaaaaaaaaaaaaaaa.${'T'.repeat(43)}`]);
     expect(show.code).toBe(0);

@@ -9,7 +9,7 @@ import { REDIS_URL, serviceAvailable, uniquePrefix } from '../support/services.j
 
 const t = { describe, it, beforeEach, afterEach };
 /** What a whole-blob store over a callback API can promise (see ConnectStore's TSDoc). */
-const capabilities = { limit: false, atomicRegenerate: false, perKeyVersions: false };
+const capabilities = { limit: false, atomicRegenerate: false, perKeyVersions: false, principals: false };
 
 describeStoreContract(
   'ConnectStore over express-session MemoryStore',
@@ -41,7 +41,7 @@ describeStoreContract(
   'ConnectStore over express-session MemoryStore, within one process',
   async () => ({ store: inProcessView(new ConnectStore({ store: new session.MemoryStore() })) }),
   t,
-  { capabilities: { limit: false } },
+  { capabilities: { limit: false, principals: false } },
 );
 
 const redisAvailable = await serviceAvailable('redis');
@@ -88,6 +88,6 @@ describe.skipIf(!redisAvailable)('over connect-redis', () => {
       };
     },
     t,
-    { capabilities: { limit: false } },
+    { capabilities: { limit: false, principals: false } },
   );
 });

@@ -28,7 +28,7 @@ const PgStoreOf = require('connect-pg-simple') as StoreClassOf;
 const SqliteStoreOf = require('connect-sqlite3') as StoreClassOf;
 const FileStoreOf = require('session-file-store') as StoreClassOf;
 
-const whole = { limit: false, atomicRegenerate: false, perKeyVersions: false };
+const whole = { limit: false, atomicRegenerate: false, perKeyVersions: false, principals: false };
 const dir = await mkdtemp(join(tmpdir(), 'tsession-connect-third-party-'));
 let fixtures = 0;
 afterAll(() => rm(dir, { recursive: true, force: true }));

@@ -34,6 +34,8 @@ describe('ConnectStore options', () => {
       perKeyVersions: false,
       selfExpiring: true,
       listing: true,
+      increments: true,
+      principals: false,
     });
   });
 });

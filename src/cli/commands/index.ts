@@ -1,5 +1,6 @@
 import type { CommandSpec } from '../command.js';
 import { remove } from './delete.js';
+import { end } from './end.js';
 import { exportCommand } from './export.js';
 import { importCommand } from './import.js';
 import { list } from './list.js';
@@ -14,6 +15,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   list,
   show,
   remove,
+  end,
   sweep,
   stats,
   exportCommand,

@@ -10,6 +10,7 @@ import {
   measureCommit,
   measureEntries,
   nextRecord,
+  resolveIncrements,
 } from '../record.js';
 import type {
   CommitResult,
@@ -134,7 +135,17 @@ export class ConnectStore implements SessionStore {
     if (listing && typeof store.all !== 'function') {
       throw new SessionConfigError('ConnectStore: `listing: true` needs a store with all(); this one has none');
     }
-    this.capabilities = { limit: false, atomicRegenerate: false, perKeyVersions: false, selfExpiring: true, listing };
+    this.capabilities = {
+      limit: false,
+      atomicRegenerate: false,
+      perKeyVersions: false,
+      selfExpiring: true,
+      listing,
+      // As atomic as the rest of a commit here: against the commits of this process.
+      increments: true,
+      // An express-session store has no index to find a user's sessions by, only a full scan.
+      principals: false,
+    };
     this.#store = store;
     this.#timeoutMs = timeoutSeconds * 1000;
     this.#graceSeconds = graceSeconds;
@@ -153,11 +164,11 @@ export class ConnectStore implements SessionStore {
       const existing = await this.#get(key);
       const live = existing && isLive(existing, now) ? existing : undefined;
       const replaced = delta.replaces === undefined ? undefined : await this.#get(delta.replaces);
-      const writes = lastWritePerEntry(delta.writes);
+      const folded = lastWritePerEntry(delta.writes);
       const stored = new Map(live?.entries.map((e) => [entryId(e.pkg, e.key), e]));
       checkPreconditions(
         delta,
-        writes,
+        folded,
         {
           current: existing,
           versionOf: (w) => stored.get(entryId(w.pkg, w.key))?.version ?? 0,
@@ -165,6 +176,9 @@ export class ConnectStore implements SessionStore {
           replacedEntries: () => replaced?.entries ?? [],
         },
         now,
+      );
+      const writes = resolveIncrements(folded, (w) =>
+        delta.clear ? undefined : stored.get(entryId(w.pkg, w.key))?.value,
       );
       // The blob holds every entry, so its size is measured from them: the read is whole anyway.
       const { measure: before, keys } = measureEntries(live?.entries ?? []);

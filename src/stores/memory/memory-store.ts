@@ -6,14 +6,18 @@ import {
   EMPTY_MEASURE,
   entryBytes,
   entryId,
+  INTERNAL_PACKAGE,
   isLive,
   lastWritePerEntry,
   measureCommit,
   nextRecord,
+  PRINCIPAL_KEY,
   type RecordMeasure,
+  resolveIncrements,
 } from '../record.js';
 import type {
   CommitResult,
+  EntryWrite,
   ScannedSession,
   SessionDelta,
   SessionStore,
@@ -100,10 +104,14 @@ export class MemoryStore implements SessionStore {
     atomicRegenerate: true,
     perKeyVersions: true,
     selfExpiring: false,
+    increments: true,
+    principals: true,
   };
   readonly #records = new Map<string, MemoryRecord>();
   readonly #buckets: ExpiryBuckets;
   readonly #maxSessions: number;
+  /** Sessions by user: the keys of the records holding each principal entry (see `PRINCIPAL_KEY`), kept by `#put`/`#delete`. */
+  readonly #byPrincipal = new Map<string, Set<string>>();
 
   /** @throws SessionConfigError for a non-positive bound or slice. */
   constructor(options: MemoryStoreOptions = {}) {
@@ -134,11 +142,11 @@ export class MemoryStore implements SessionStore {
   async commit(key: string, delta: SessionDelta, now: number): Promise<CommitResult> {
     const existing = this.#records.get(key);
     const live = existing && isLive(existing, now) ? existing : undefined;
-    const writes = lastWritePerEntry(delta.writes);
+    const folded = lastWritePerEntry(delta.writes);
     const stored = new Map(live?.entries.map((e) => [entryId(e.pkg, e.key), e]));
     checkPreconditions(
       delta,
-      writes,
+      folded,
       {
         current: existing,
         versionOf: (w) => stored.get(entryId(w.pkg, w.key))?.version ?? 0,
@@ -146,6 +154,9 @@ export class MemoryStore implements SessionStore {
         replacedEntries: () => (delta.replaces === undefined ? [] : (this.#records.get(delta.replaces)?.entries ?? [])),
       },
       now,
+    );
+    const writes = resolveIncrements(folded, (w) =>
+      delta.clear ? undefined : stored.get(entryId(w.pkg, w.key))?.value,
     );
     const before = live?.measure ?? EMPTY_MEASURE;
     const measured = measureCommit(before, writes, delta.clear === true, {
@@ -159,7 +170,8 @@ export class MemoryStore implements SessionStore {
     const { entries, seq } = applyEntryWrites(live?.entries ?? [], { clear: delta.clear, writes }, live?.seq ?? 0);
     const evicted = delta.create ? this.#makeRoom(key, delta, now) : [];
     if (delta.replaces !== undefined) this.#delete(delta.replaces);
-    this.#put(key, new MemoryRecord({ ...nextRecord(live, delta, now), entries }, seq, measured.measure));
+    const record = new MemoryRecord({ ...nextRecord(live, delta, now), entries }, seq, measured.measure);
+    this.#put(key, record, delta.create || delta.clear === true || writes.some(isPrincipalWrite));
     return { evicted };
   }
 
@@ -172,7 +184,10 @@ export class MemoryStore implements SessionStore {
       const record = this.#records.get(key);
       return record !== undefined && !isLive(record, now);
     });
-    for (const key of removed) this.#records.delete(key);
+    for (const key of removed) {
+      this.#unindex(key, this.#records.get(key));
+      this.#records.delete(key);
+    }
     if (removed.length > 0) options.onRemoved?.(removed);
     return removed.length;
   }
@@ -184,6 +199,18 @@ export class MemoryStore implements SessionStore {
         yield { key, createdAt, lastAccess, expiresAt, entries };
       }
     }
+  }
+
+  /** The principal's live records, from the index: the cost is that principal's records. */
+  async findByPrincipal(encoded: string, now: number): Promise<ScannedSession[]> {
+    const found: ScannedSession[] = [];
+    for (const key of this.#byPrincipal.get(encoded) ?? []) {
+      const record = this.#records.get(key);
+      if (record === undefined || !isLive(record, now)) continue;
+      const { createdAt, lastAccess, expiresAt, entries } = record;
+      found.push({ key, createdAt, lastAccess, expiresAt, entries });
+    }
+    return found;
   }
 
   /** Live records. Expired ones are left for `sweep`, so its `onRemoved` still reports them. */
@@ -225,16 +252,51 @@ export class MemoryStore implements SessionStore {
     return record !== undefined && isLive(record, now);
   }
 
-  #put(key: string, record: MemoryRecord): void {
+  /** Stores a record; `reindex` when its principal entry may have changed (else the index is left as it is). */
+  #put(key: string, record: MemoryRecord, reindex: boolean): void {
     const previous = this.#records.get(key);
     this.#buckets.move(key, previous?.expiresAt, record.expiresAt);
+    if (reindex) {
+      const before = previous && principalOf(previous);
+      const after = principalOf(record);
+      if (before !== after) {
+        this.#unindex(key, previous);
+        if (after !== undefined) this.#index(after).add(key);
+      }
+    }
     this.#records.set(key, record);
+  }
+
+  #index(encoded: string): Set<string> {
+    let keys = this.#byPrincipal.get(encoded);
+    if (keys === undefined) this.#byPrincipal.set(encoded, (keys = new Set()));
+    return keys;
+  }
+
+  /** Drops `key` from the index entry of the principal `record` holds, if any. */
+  #unindex(key: string, record: MemoryRecord | undefined): void {
+    const encoded = record && principalOf(record);
+    const keys = encoded === undefined ? undefined : this.#byPrincipal.get(encoded);
+    if (keys === undefined) return;
+    keys.delete(key);
+    if (keys.size === 0) this.#byPrincipal.delete(encoded as string);
   }
 
   #delete(key: string): boolean {
     const record = this.#records.get(key);
     if (!record) return false;
     this.#buckets.move(key, record.expiresAt, undefined);
+    this.#unindex(key, record);
     return this.#records.delete(key);
   }
+}
+
+function isPrincipalWrite(write: EntryWrite): boolean {
+  return write.key === PRINCIPAL_KEY && write.pkg === INTERNAL_PACKAGE;
+}
+
+/** The encoded principal a record holds (its `PRINCIPAL_KEY` entry), if any. */
+function principalOf(record: StoredSession): string | undefined {
+  for (const e of record.entries) if (e.key === PRINCIPAL_KEY && e.pkg === INTERNAL_PACKAGE) return e.value;
+  return undefined;
 }

@@ -36,7 +36,7 @@ const LIMIT_SLACK = 64;
 export function commitFunctionSql(n: PostgresNames): string {
   const entryBytes = 'octet_length(e.pkg) + octet_length(e.name) + octet_length(e.value)';
   const writes = `jsonb_to_recordset(p_delta->'writes') AS w(pkg text, name text, value text, expect integer)`;
-  return `
+  return `${incrementFunctionSql(n)};
 CREATE OR REPLACE FUNCTION ${n.commit}(p_key text, p_delta jsonb, p_now double precision, p_lock_timeout text)
 RETURNS text[] LANGUAGE plpgsql AS $fn$
 DECLARE
@@ -63,6 +63,7 @@ DECLARE
   v_version integer;
   v_excess bigint;
   v_evicted text[] := '{}';
+  v_added jsonb;
 BEGIN
   PERFORM set_config('lock_timeout', p_lock_timeout, true);
 
@@ -97,6 +98,20 @@ BEGIN
     WHERE w.expect IS NOT NULL AND coalesce(e.version, 0) <> w.expect;
   IF v_conflicts IS NOT NULL THEN
     RAISE EXCEPTION USING ERRCODE = '${CONFLICT_STATE}', MESSAGE = 'version', DETAIL = v_conflicts::text;
+  END IF;
+
+  -- resolveIncrements: each write with an 'add' becomes a set of the integer stored (0 when
+  -- absent, or when the commit creates or clears the record) plus the amount, under the row
+  -- lock; every later step reads p_delta's writes as plain sets.
+  IF jsonb_path_exists(p_delta->'writes', '$[*].add') THEN
+    SELECT jsonb_agg(CASE WHEN NOT (w.x ? 'add') THEN w.x
+                          ELSE (w.x - 'add') || jsonb_build_object('value', ${n.commit.replace(/"$/, '_add"')}(
+                            w.x->>'pkg', w.x->>'name', CASE WHEN v_live AND NOT v_clear THEN e.value END, w.x->'add'))
+                     END ORDER BY w.i)
+      INTO v_added
+      FROM jsonb_array_elements(p_delta->'writes') WITH ORDINALITY AS w(x, i)
+      LEFT JOIN ${n.entries} e ON e.key = p_key AND e.pkg = w.x->>'pkg' AND e.name = w.x->>'name';
+    p_delta := jsonb_set(p_delta, '{writes}', v_added);
   END IF;
 
   -- measureCommit: the size after the delta, from the stored size and the packages written.
@@ -210,6 +225,43 @@ BEGIN
     DELETE FROM ${n.sessions} s WHERE s.key = v_replaces;
   END IF;
   RETURN v_evicted;
+END
+$fn$`;
+}
+
+/** SQLSTATE the increment function raises for a value it cannot add to; the message says why, the detail names the entry. */
+export const INCREMENT_STATE = 'TSINC';
+
+/**
+ * `<table>_commit_add(pkg, name, stored, add)`: the value an increment writes, by
+ * `resolveIncrements` in `stores/record.ts`: the stored integer (0 when null) plus the
+ * amount, in decimal; raises {@link INCREMENT_STATE} when the stored value is not an
+ * integer as JSON writes it or the sum passes ±2^53-1.
+ */
+function incrementFunctionSql(n: PostgresNames): string {
+  const max = Number.MAX_SAFE_INTEGER;
+  return `
+CREATE OR REPLACE FUNCTION ${n.commit.replace(/"$/, '_add"')}(p_pkg text, p_name text, p_stored text, p_add jsonb)
+RETURNS text LANGUAGE plpgsql IMMUTABLE AS $fn$
+DECLARE
+  v_sum numeric;
+BEGIN
+  IF jsonb_typeof(p_add) <> 'number' OR (p_add::text)::numeric <> trunc((p_add::text)::numeric)
+     OR abs((p_add::text)::numeric) > ${max} THEN
+    RAISE EXCEPTION USING ERRCODE = '${INCREMENT_STATE}', MESSAGE = 'the amount is not a safe integer',
+      DETAIL = jsonb_build_array(p_pkg, p_name)::text;
+  END IF;
+  IF p_stored IS NOT NULL AND (p_stored !~ '^(0|-?[1-9][0-9]*)$' OR length(p_stored) > 17
+     OR abs(p_stored::numeric) > ${max}) THEN
+    RAISE EXCEPTION USING ERRCODE = '${INCREMENT_STATE}', MESSAGE = 'the stored value is not an integer',
+      DETAIL = jsonb_build_array(p_pkg, p_name)::text;
+  END IF;
+  v_sum := coalesce(p_stored::numeric, 0) + (p_add::text)::numeric;
+  IF abs(v_sum) > ${max} THEN
+    RAISE EXCEPTION USING ERRCODE = '${INCREMENT_STATE}', MESSAGE = 'the sum would pass ±2^53-1',
+      DETAIL = jsonb_build_array(p_pkg, p_name)::text;
+  END IF;
+  RETURN v_sum::text;
 END
 $fn$`;
 }

@@ -5,7 +5,8 @@ import {
   SessionTooLargeError,
   StoreUnavailableError,
 } from '../../errors.js';
-import { CONFLICT_STATE, LIMIT_STATE, TOO_LARGE_STATE } from './commit-function.js';
+import { incrementError } from '../record.js';
+import { CONFLICT_STATE, INCREMENT_STATE, LIMIT_STATE, TOO_LARGE_STATE } from './commit-function.js';
 
 /** Socket errors, and SQLSTATEs of a server going away, timing out or refusing connections. */
 const UNAVAILABLE_CODES = new Set([
@@ -53,6 +54,10 @@ export function mapPostgresError(error: unknown, where: string): unknown {
   const { code, message, detail } = (error ?? {}) as { code?: unknown; message?: unknown; detail?: unknown };
   if (code === CONFLICT_STATE) return conflict(String(message), detail);
   if (code === LIMIT_STATE) return new SessionLimitError(Number(message));
+  if (code === INCREMENT_STATE) {
+    const [pkg, key] = JSON.parse(String(detail)) as [string, string];
+    return incrementError({ pkg, key }, String(message));
+  }
   if (code === TOO_LARGE_STATE) {
     const [size, limit] = JSON.parse(String(detail)) as [number, number];
     return new SessionTooLargeError(Number(size), Number(limit), String(message));

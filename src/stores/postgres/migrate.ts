@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import { INTERNAL_PACKAGE, PRINCIPAL_KEY } from '../record.js';
 import { commitFunctionSql } from './commit-function.js';
 import { type PostgresSchemaOptions, resolveNames } from './options.js';
 
@@ -55,6 +56,11 @@ CREATE TABLE IF NOT EXISTS ${n.entries} (
   version integer NOT NULL,
   PRIMARY KEY (key, pkg, name)
 );
+-- Sessions by user: a partial index of the principal entries only, so it follows them
+-- through every write and delete (and the cascade), and costs nothing for other entries.
+-- An index, not a stored shape: schema 1 tables get it here, as they are.
+CREATE INDEX IF NOT EXISTS ${n.principalIndex} ON ${n.entries} (value)
+  WHERE pkg = '${INTERNAL_PACKAGE}' AND name = '${PRINCIPAL_KEY}';
 ${commitFunctionSql(n)};
 INSERT INTO ${n.meta} (name, value) VALUES ('schema_version', '${SCHEMA_VERSION}')
   ON CONFLICT (name) DO UPDATE SET value = excluded.value;

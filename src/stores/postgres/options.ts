@@ -74,6 +74,8 @@ export interface PostgresNames {
   readonly meta: string;
   readonly commit: string;
   readonly expiresIndex: string;
+  /** The partial index of the principal entries (sessions by user). */
+  readonly principalIndex: string;
   /** A short tag unique to (schema, table), for prepared statement names and the advisory lock. */
   readonly tag: string;
   /** A 32-bit number unique-ish to (schema, table), the key of the advisory lock creations under a limit take. */
@@ -116,6 +118,7 @@ export function resolveNames(owner: string, options: PostgresSchemaOptions): Pos
     meta: `${q(schema)}.${q(`${table}_meta`)}`,
     commit: `${q(schema)}.${q(`${table}_commit`)}`,
     expiresIndex: q(`${table}_sessions_expires_at`),
+    principalIndex: q(`${table}_entries_principal`),
     tag: hash.toString(36),
     lockId: hash | 0,
     migrateLockId: fnv1a(`migrate:${schema}`) | 0,

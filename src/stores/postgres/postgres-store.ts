@@ -1,5 +1,6 @@
 import type { Pool, QueryConfig, QueryResultRow } from 'pg';
 import { SessionConfigError, SessionStateError } from '../../errors.js';
+import { INTERNAL_PACKAGE, PRINCIPAL_KEY } from '../record.js';
 import type {
   CommitResult,
   ImportBatchOptions,
@@ -49,6 +50,8 @@ export class PostgresStore implements SessionStore {
     atomicRegenerate: true,
     perKeyVersions: true,
     selfExpiring: false,
+    increments: true,
+    principals: true,
   };
   /** The pool the store queries: the app's, or one of its own. */
   readonly pool: Pool;
@@ -210,6 +213,28 @@ export class PostgresStore implements SessionStore {
       if (last === undefined || rows.length < this.#scanPage) return;
       after = last.key;
     }
+  }
+
+  /** The principal's live records with their entries: one statement, through the partial index of principal entries. */
+  async findByPrincipal(encoded: string, now: number): Promise<ScannedSession[]> {
+    const n = this.#names;
+    const { rows } = await this.#query<SessionRow & { key: string; entries: StoredEntry[] }>(
+      'by_principal',
+      `SELECT s.key, s.created_at, s.last_access, s.expires_at,
+              coalesce((SELECT json_agg(json_build_object('pkg', e.pkg, 'key', e.name, 'value', e.value, 'version', e.version))
+                          FROM ${n.entries} e WHERE e.key = s.key), '[]') AS entries
+         FROM ${n.entries} p JOIN ${n.sessions} s ON s.key = p.key
+        WHERE p.pkg = '${INTERNAL_PACKAGE}' AND p.name = '${PRINCIPAL_KEY}' AND p.value = $1
+          AND (s.expires_at IS NULL OR s.expires_at >= $2)`,
+      [encoded, now],
+    );
+    return rows.map((row) => ({
+      key: row.key,
+      createdAt: row.created_at,
+      lastAccess: row.last_access,
+      expiresAt: row.expires_at,
+      entries: row.entries,
+    }));
   }
 
   /** Live records; costs a scan of them. */

@@ -39,6 +39,7 @@ export function encodeDelta(delta: SessionDelta): string {
     name: w.key,
     value: w.value ?? null,
     expect: w.expectVersion ?? null,
+    ...(w.add !== undefined && { add: w.add }),
   }));
   return JSON.stringify({
     create: delta.create,

@@ -39,6 +39,16 @@ export function redisKey(prefix: string, clientKey: string): string {
 }
 
 /**
+ * The Redis key of a principal's index (sessions by user): a sorted set of the client keys
+ * of the records holding that principal, maybe more (readers check each), scored by when
+ * each was added. A key of its own, outside the `<prefix>{*}` pattern of records; on
+ * Cluster it lives in one slot.
+ */
+export function principalSetKey(prefix: string, encodedPrincipal: string): string {
+  return `${prefix}principal:{${encodedPrincipal}}`;
+}
+
+/**
  * The expiry index `<prefix>{<tag>}:expiry`: a sorted set of client keys scored by their
  * `expiresAt`. On Cluster there is one per hash slot (`tag` hashes to the slot, see
  * `slots.ts`), so a record and its index entry are changed by one script; standalone

@@ -1,8 +1,9 @@
 import type { Cluster, Redis } from 'ioredis';
 import { ConflictError, SessionStateError, StoreUnavailableError } from '../../errors.js';
-import { lastWritePerEntry } from '../record.js';
+import { entryId, INTERNAL_PACKAGE, lastWritePerEntry, PRINCIPAL_KEY } from '../record.js';
 import type {
   CommitResult,
+  EntryWrite,
   ImportBatchOptions,
   ImportedRecord,
   ScannedSession,
@@ -14,7 +15,7 @@ import type {
 } from '../types.js';
 import { mapRedisError, withTimeout } from './errors.js';
 import { pipelineImport } from './import-batch.js';
-import { decodeRecord, decodeScanned, expiryIndexKey, matchPattern, redisKey } from './layout.js';
+import { decodeRecord, decodeScanned, expiryIndexKey, matchPattern, principalSetKey, redisKey } from './layout.js';
 import { dataNodes, pipelined, scanKeys } from './node-scan.js';
 import { createClient, type RedisStoreOptions, type ResolvedRedisOptions, resolveOptions } from './options.js';
 import {
@@ -23,6 +24,8 @@ import {
   type CommitReply,
   commitArgs,
   DESTROY_LUA,
+  PRINCIPAL_INDEX_LUA,
+  PRINCIPAL_PRUNE_LUA,
   RETIRE_LUA,
   refusalOf,
   replacedArgs,
@@ -31,6 +34,14 @@ import {
 import { keySlot, slotTags } from './slots.js';
 
 const RETIRE_COMMAND = 'tsessionRetireV1';
+const PRINCIPAL_INDEX_COMMAND = 'tsessionPrincipalIndexV1';
+const PRINCIPAL_PRUNE_COMMAND = 'tsessionPrincipalPruneV1';
+/**
+ * How long, in seconds, a member of a principal's index is kept although its record does
+ * not (yet) hold the principal: far longer than any commit takes between adding its record
+ * to the index and applying it, so a reader never unlists a record being committed.
+ */
+const PRINCIPAL_GRACE_SECONDS = 300;
 const DESTROY_COMMAND = 'tsessionDestroyV1';
 const SWEEP_COMMAND = 'tsessionSweepV1';
 /** Expired members read from one expiry index per sweep step. */
@@ -103,6 +114,8 @@ export class RedisStore implements SessionStore {
     this.client.defineCommand(RETIRE_COMMAND, { lua: RETIRE_LUA, numberOfKeys: 2 });
     this.client.defineCommand(DESTROY_COMMAND, { lua: DESTROY_LUA, numberOfKeys: 2 });
     this.client.defineCommand(SWEEP_COMMAND, { lua: SWEEP_LUA });
+    this.client.defineCommand(PRINCIPAL_INDEX_COMMAND, { lua: PRINCIPAL_INDEX_LUA, numberOfKeys: 1 });
+    this.client.defineCommand(PRINCIPAL_PRUNE_COMMAND, { lua: PRINCIPAL_PRUNE_LUA, numberOfKeys: 1 });
     this.capabilities = {
       limit: false,
       atomicRegenerate: !this.client.isCluster,
@@ -110,6 +123,8 @@ export class RedisStore implements SessionStore {
       // Key TTLs reclaim the data, but only a sweep reports the expiries (onEnd) and clears
       // their expiry index entries: the container sweeps it on its default timer.
       selfExpiring: false,
+      increments: true,
+      principals: true,
     };
   }
 
@@ -130,6 +145,7 @@ export class RedisStore implements SessionStore {
     const keys = [this.#key(key), this.#indexOf(key)];
     if (delta.replaces !== undefined && !twoStep) keys.push(this.#key(delta.replaces));
     const args = commitArgs(delta, writes, now, this.#options.graceMs);
+    const indexed = await this.#indexPrincipalWritten(key, writes, args, now);
     const reply = (await this.#write(
       COMMIT_COMMAND,
       [keys.length, ...keys, ...args],
@@ -137,7 +153,59 @@ export class RedisStore implements SessionStore {
     )) as CommitReply;
     if (reply[0] !== 'ok') throw refusalOf(reply, writes);
     if (twoStep) await this.#retire(key, delta, now);
+    const principal = reply[1];
+    if (principal !== undefined && principal !== indexed) await this.#indexPrincipal(key, String(principal), args, now);
     return { evicted: [] };
+  }
+
+  // ---------------------------------------------------------------------------
+  // Sessions by user: one index per principal (`principalSetKey`, a sorted set scored by
+  // when each member was added), a superset of the records holding it. A commit that writes
+  // a principal adds the record to its index BEFORE the commit, so no crash can leave a
+  // record unlisted; one whose expiry moves extends the index's TTL after it. Records that
+  // ended, expired or changed principal are filtered out on read, and removed from the index
+  // once older than PRINCIPAL_GRACE_SECONDS.
+
+  /** The principal's live records: its set, each member read and checked (then stale ones removed). */
+  async findByPrincipal(encoded: string, now: number): Promise<ScannedSession[]> {
+    const setKey = principalSetKey(this.#options.prefix, encoded);
+    const members = await this.#call(() => this.client.zrange(setKey, 0, -1));
+    const hashes = await Promise.all(members.map((m) => this.#call(() => this.client.hgetall(this.#key(m)))));
+    const found: ScannedSession[] = [];
+    const stale: string[] = [];
+    for (const [i, member] of members.entries()) {
+      const record = decodeRecord(hashes[i] ?? {}, now);
+      if (record && holdsPrincipal(record, encoded)) found.push({ key: member, ...record });
+      else stale.push(member);
+    }
+    // Only members added before the grace period go: a record seen without the principal may
+    // be one whose commit added it to the index and has not landed yet.
+    const before = now - PRINCIPAL_GRACE_SECONDS;
+    if (stale.length > 0) await this.#call(() => this.#scripted(PRINCIPAL_PRUNE_COMMAND)(setKey, before, ...stale));
+    return found;
+  }
+
+  /** Adds the record to the set of the principal `writes` set, if any; returns that principal. */
+  async #indexPrincipalWritten(key: string, writes: readonly EntryWrite[], args: readonly string[], now: number) {
+    const write = writes.find((w) => w.key === PRINCIPAL_KEY && w.pkg === INTERNAL_PACKAGE);
+    if (write?.value === undefined) return undefined;
+    await this.#indexPrincipal(key, write.value, args, now);
+    return write.value;
+  }
+
+  /**
+   * Adds `key` to the principal's set, keeping the set alive at least as long as the
+   * record: the commit's TTL (`args[6]`) when it touches (`args[3]`), else the record's own.
+   */
+  async #indexPrincipal(key: string, encoded: string, args: readonly string[], now: number): Promise<void> {
+    const setKey = principalSetKey(this.#options.prefix, encoded);
+    let ttl = args[6] ?? '';
+    if (args[3] !== '1') {
+      const left = await this.#call(() => this.client.pttl(this.#key(key)));
+      if (left === -2) return; // no record: the commit fails as gone
+      ttl = left < 0 ? '' : String(left);
+    }
+    await this.#call(() => this.#scripted(PRINCIPAL_INDEX_COMMAND)(setKey, key, ttl, now));
   }
 
   /** Deletes the record and its expiry index entry (one script), so no sweep reports it as expired later. */
@@ -185,7 +253,28 @@ export class RedisStore implements SessionStore {
     const { graceMs, timeoutMs, waitReplicas, waitMs } = this.#options;
     const keys = (clientKey: string): [string, string] => [this.#key(clientKey), this.#indexOf(clientKey)];
     const context = { client: this.client, commit: COMMIT_COMMAND, destroy: DESTROY_COMMAND, keys };
+    await this.#indexImportedPrincipals(records, now);
     return pipelineImport({ ...context, graceMs, timeoutMs, waitReplicas, waitMs }, records, now, options);
+  }
+
+  /**
+   * Sessions by user, for the bulk import: each record holding a principal is added to its
+   * index before the pipelines commit it, as a single commit does (one kept instead, a live
+   * record already there, is pruned from the index after the grace).
+   */
+  async #indexImportedPrincipals(records: readonly ImportedRecord[], now: number): Promise<void> {
+    await Promise.all(
+      records.map((record) => {
+        const entry = record.entries.find((e) => e.key === PRINCIPAL_KEY && e.pkg === INTERNAL_PACKAGE);
+        if (entry === undefined) return undefined;
+        const ttl =
+          record.expiresAt === null
+            ? ''
+            : String(Math.max(1, Math.ceil((record.expiresAt - now) * 1000 + this.#options.graceMs)));
+        const setKey = principalSetKey(this.#options.prefix, entry.value);
+        return this.#call(() => this.#scripted(PRINCIPAL_INDEX_COMMAND)(setKey, record.key, ttl, now));
+      }),
+    );
   }
 
   /**
@@ -362,4 +451,10 @@ export class RedisStore implements SessionStore {
     const command = (this.client as unknown as Scripted)[name] as Scripted[string];
     return command.bind(this.client);
   }
+}
+
+/** True when the record's principal entry holds exactly `encoded`. */
+function holdsPrincipal(record: StoredSession, encoded: string): boolean {
+  const id = entryId(INTERNAL_PACKAGE, PRINCIPAL_KEY);
+  return record.entries.some((e) => entryId(e.pkg, e.key) === id && e.value === encoded);
 }

@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { ConflictError, SessionTooLargeError } from '../../errors.js';
-import { INTERNAL_PACKAGE } from '../record.js';
+import { ConflictError, type SessionStateError, SessionTooLargeError } from '../../errors.js';
+import { INTERNAL_PACKAGE, incrementError, PRINCIPAL_KEY } from '../record.js';
 import type { EntryWrite, SessionDelta } from '../types.js';
 import { entryField } from './layout.js';
 
@@ -62,12 +62,14 @@ local function member(k) return string.match(k, '^[^{]*{(.*)}$') end
  * ('' = never), TTL in milliseconds ('' = none), number of writes, createdAt ('' = now),
  * then the caps maxBytes, maxPackages, maxKeysPerPackage ('' = no caps); then per write
  * (folded by `lastWritePerEntry`): field, expected version ('' = blind), op (`w` write,
- * `d` delete), value, package id; then the replaced record's expected entries: their
+ * `d` delete, `a` add: the value is the amount), value, package id; then the replaced record's expected entries: their
  * number ('' = no check), then per entry its field and version.
  *
  * Replies `{'ok'}`, `{'exists'}`, `{'gone'}`, `{'version', i1, i2, ...}` (the 1-based
  * indexes of every write whose version check failed; none when the replaced record
- * changed) or `{'toolarge', what, size, limit}`. Every check runs before the first write,
+ * changed), `{'toolarge', what, size, limit}` or `{'increment', i, 'not' | 'sum'}` (write
+ * i adds to a value that is not an integer, or would pass ±2^53-1). An `{'ok'}` names
+ * the record's principal second when it has one and its expiry moved. Every check runs before the first write,
  * so a refused commit changes nothing. Lua strings are bytes, so sizes are UTF-8 bytes.
  */
 export const COMMIT_LUA = `${HOLDS_LUA}
@@ -118,6 +120,26 @@ for i = 0, n - 1 do
 end
 if #conflicts > 1 then return conflicts end
 
+-- resolveIncrements: an add ('a') becomes a write ('w') of the integer stored (0 when
+-- absent, or when the commit creates or clears the record) plus the amount; every later
+-- step reads the op and value from op[i] and val[i]
+local op, val = {}, {}
+for i = 0, n - 1 do
+  op[i], val[i] = ARGV[base + i * W + 2], ARGV[base + i * W + 3]
+  if op[i] == 'a' then
+    local current = 0
+    if stored[i] and ARGV[3] ~= '1' then
+      local text = string.sub(stored[i], string.find(stored[i], ':', 1, true) + 1)
+      if text ~= '0' and not string.match(text, '^%-?[1-9]%d*$') then return {'increment', i + 1, 'not'} end
+      current = tonumber(text)
+      if math.abs(current) > ${Number.MAX_SAFE_INTEGER} then return {'increment', i + 1, 'not'} end
+    end
+    local sum = current + tonumber(val[i])
+    if math.abs(sum) > ${Number.MAX_SAFE_INTEGER} then return {'increment', i + 1, 'sum'} end
+    op[i], val[i] = 'w', string.format('%.0f', sum)
+  end
+end
+
 -- measureCommit: the size after the delta, from the stored size and the entries written
 local clear = live and ARGV[3] == '1'
 local beforeBytes, beforePkgs = 0, 0
@@ -147,8 +169,8 @@ for i = 0, n - 1 do
     bytes = bytes - (#field - 3) - (#stored[i] - string.find(stored[i], ':', 1, true))
     keysAfter[pkg] = keysAfter[pkg] - 1
   end
-  if ARGV[base + i * W + 2] == 'w' then
-    bytes = bytes + (#field - 3) + #ARGV[base + i * W + 3]
+  if op[i] == 'w' then
+    bytes = bytes + (#field - 3) + #val[i]
     keysAfter[pkg] = keysAfter[pkg] + 1
   end
 end
@@ -193,10 +215,10 @@ local version = 0
 if n > 0 then version = redis.call('HINCRBY', key, 's', 1) end
 for i = 0, n - 1 do
   local field = ARGV[base + i * W]
-  if ARGV[base + i * W + 2] == 'd' then
+  if op[i] == 'd' then
     redis.call('HDEL', key, field)
   else
-    redis.call('HSET', key, field, version .. ':' .. ARGV[base + i * W + 3])
+    redis.call('HSET', key, field, version .. ':' .. val[i])
   end
 end
 if n > 0 or clear then
@@ -230,7 +252,50 @@ if old then
   redis.call('DEL', old)
   redis.call('ZREM', index, member(old))
 end
+-- sessions by user: a record holding a principal whose expiry moved names it, so the
+-- store extends the principal's index set (PRINCIPAL_INDEX_LUA) to outlive the record
+if expire then
+  local p = redis.call('HGET', key, '${entryField(INTERNAL_PACKAGE, PRINCIPAL_KEY)}')
+  if p then return {'ok', string.sub(p, string.find(p, ':', 1, true) + 1)} end
+end
 return {'ok'}
+`;
+
+/**
+ * Sessions by user: adds the client key ARGV[1] to the principal's index `KEYS[1]` (a
+ * sorted set per principal, a key of its own so that on Cluster it lives in one slot),
+ * scored with the commit's `now` (ARGV[3]), and makes the set live at least ARGV[2] more
+ * milliseconds ('' = for ever). The set may hold keys of records that ended or moved to
+ * another principal: readers check each record (`findByPrincipal`) and remove those
+ * (`PRINCIPAL_PRUNE_LUA`).
+ */
+export const PRINCIPAL_INDEX_LUA = `
+local fresh = redis.call('EXISTS', KEYS[1]) == 0
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+if ARGV[2] == '' then
+  redis.call('PERSIST', KEYS[1])
+  return 1
+end
+local ttl = redis.call('PTTL', KEYS[1])
+if fresh or (ttl >= 0 and ttl < tonumber(ARGV[2])) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 1
+`;
+
+/**
+ * Removes from the principal's index `KEYS[1]` each member named in ARGV from 2 whose score
+ * (when it was added) is below ARGV[1]. A member added since (a commit writing the
+ * principal adds its record before committing) has a newer score and stays, so a reader
+ * that saw a record before that commit landed never unlists it.
+ */
+export const PRINCIPAL_PRUNE_LUA = `
+local removed = 0
+for i = 2, #ARGV do
+  local score = redis.call('ZSCORE', KEYS[1], ARGV[i])
+  if score and tonumber(score) < tonumber(ARGV[1]) then
+    removed = removed + redis.call('ZREM', KEYS[1], ARGV[i])
+  end
+end
+return removed
 `;
 
 /**
@@ -318,7 +383,8 @@ export function commitArgs(delta: SessionDelta, writes: readonly EntryWrite[], n
   ];
   for (const w of writes) {
     args.push(entryField(w.pkg, w.key), w.expectVersion === undefined ? '' : String(w.expectVersion));
-    args.push(w.value === undefined ? 'd' : 'w', w.value ?? '', w.pkg);
+    if (w.add !== undefined) args.push('a', String(w.add), w.pkg);
+    else args.push(w.value === undefined ? 'd' : 'w', w.value ?? '', w.pkg);
   }
   if (delta.replaces !== undefined) args.push(...replacedArgs(delta));
   return args;
@@ -332,8 +398,16 @@ export function replacedArgs(delta: SessionDelta): string[] {
 }
 
 /** The error a non-ok reply of the commit script stands for; `writes` as given to {@link commitArgs}. */
-export function refusalOf(reply: CommitReply, writes: readonly EntryWrite[]): ConflictError | SessionTooLargeError {
+export function refusalOf(
+  reply: CommitReply,
+  writes: readonly EntryWrite[],
+): ConflictError | SessionTooLargeError | SessionStateError {
   const [reason, ...indexes] = reply;
+  if (reason === 'increment') {
+    const [index, why] = indexes;
+    const write = writes[Number(index) - 1] as EntryWrite;
+    return incrementError(write, why === 'sum' ? 'the sum would pass ±2^53-1' : 'the stored value is not an integer');
+  }
   if (reason === 'exists' || reason === 'gone') return new ConflictError(reason);
   if (reason === 'toolarge') {
     const [what, size, limit] = indexes;

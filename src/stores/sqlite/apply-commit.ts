@@ -9,6 +9,7 @@ import {
   measureCommit,
   nextRecord,
   nextSeq,
+  resolveIncrements,
 } from '../record.js';
 import type { CreateDelta, EntryWrite, SessionDelta } from '../types.js';
 import type { SessionRow, Statements } from './schema.js';
@@ -24,7 +25,7 @@ import type { SessionRow, Statements } from './schema.js';
 export function applyCommit(sql: Statements, key: string, delta: SessionDelta, now: number): string[] {
   const row = sql.getSession.get(key);
   const live = row !== undefined && isLive(rowTimes(row), now) ? row : undefined;
-  const writes = lastWritePerEntry(delta.writes);
+  const folded = lastWritePerEntry(delta.writes);
   // One read per entry written: its version for the check, its bytes for the size.
   const stored = new Map<EntryWrite, { version: number; bytes: number } | undefined>();
   const storedOf = (w: EntryWrite) => {
@@ -34,7 +35,7 @@ export function applyCommit(sql: Statements, key: string, delta: SessionDelta, n
   const replaced = delta.replaces === undefined ? undefined : sql.getSession.get(delta.replaces);
   checkPreconditions(
     delta,
-    writes,
+    folded,
     {
       current: row && rowTimes(row),
       versionOf: (w) => storedOf(w)?.version ?? 0,
@@ -42,6 +43,9 @@ export function applyCommit(sql: Statements, key: string, delta: SessionDelta, n
       replacedEntries: () => sql.entryVersions.all(delta.replaces as string),
     },
     now,
+  );
+  const writes = resolveIncrements(folded, (w) =>
+    live && !delta.clear ? sql.getValue.get(key, w.pkg, w.key) : undefined,
   );
   const before = live ? { bytes: live.bytes, packages: live.packages } : EMPTY_MEASURE;
   const measured = measureCommit(before, writes, delta.clear === true, {

@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import { SessionConfigError } from '../../errors.js';
+import { INTERNAL_PACKAGE, PRINCIPAL_KEY } from '../record.js';
 
 /**
  * The format of the tables this code writes; stored in `<table>_meta` under `schema`.
@@ -39,6 +40,7 @@ export function tableNames(prefix: string) {
     entries: `"${prefix}_entries"`,
     meta: `"${prefix}_meta"`,
     expiresIndex: `"${prefix}_sessions_expires"`,
+    principalIndex: `"${prefix}_entries_principal"`,
   };
 }
 
@@ -70,6 +72,11 @@ export function migrate(db: Database.Database, prefix: string): void {
         version INTEGER NOT NULL,
         PRIMARY KEY (key, pkg, name)
       ) WITHOUT ROWID;
+      -- Sessions by user: a partial index holding only the principal entries, so it follows
+      -- them through every write and delete, and costs nothing for sessions without one.
+      -- An index, not a stored shape: tables of schema 1 get it here, as they are.
+      CREATE INDEX IF NOT EXISTS ${t.principalIndex} ON ${t.entries} (value)
+        WHERE pkg = '${INTERNAL_PACKAGE}' AND name = '${PRINCIPAL_KEY}';
     `);
     const stored = db.prepare(`SELECT value FROM ${t.meta} WHERE name = 'schema'`).pluck().get() as number | undefined;
     if (stored !== undefined && stored > SCHEMA_VERSION) {
@@ -102,6 +109,23 @@ export function prepareStatements(db: Database.Database, prefix: string) {
     getEntry: db.prepare<[string, string, string], { version: number; bytes: number }>(
       `SELECT version, length(CAST(value AS BLOB)) AS bytes FROM ${t.entries} WHERE key = ? AND pkg = ? AND name = ?`,
     ),
+    /** An entry's stored encoding: what an increment adds to (`resolveIncrements`). */
+    getValue: db
+      .prepare<[string, string, string], string>(
+        `SELECT value FROM ${t.entries} WHERE key = ? AND pkg = ? AND name = ?`,
+      )
+      .pluck(),
+    /**
+     * The live records of one principal, through the partial index on the principal entry
+     * (so the cost is that principal's records), with their times.
+     */
+    byPrincipal: db.prepare<[string, number], SessionRow>(
+      `SELECT s.* FROM ${t.entries} e JOIN ${t.sessions} s ON s.key = e.key
+       WHERE e.pkg = '${INTERNAL_PACKAGE}' AND e.name = '${PRINCIPAL_KEY}' AND e.value = ?
+         AND (s.expires_at IS NULL OR s.expires_at >= ?)`,
+    ),
+    /** One record's entries. */
+    entriesOf: db.prepare<[string], EntryRow>(`SELECT * FROM ${t.entries} WHERE key = ?`),
     /** The keys a record holds in one package: an index range of the primary key. */
     countKeys: db
       .prepare<[string, string], number>(`SELECT count(*) FROM ${t.entries} WHERE key = ? AND pkg = ?`)

@@ -37,6 +37,8 @@ export class SqliteStore implements SessionStore {
     atomicRegenerate: true,
     perKeyVersions: true,
     selfExpiring: false,
+    increments: true,
+    principals: true,
   };
   /** The connection in use (the app's own, when it passed one). */
   readonly database: Database.Database;
@@ -46,6 +48,7 @@ export class SqliteStore implements SessionStore {
   readonly #sweepBatch: (now: number, limit: number) => string[];
   readonly #scanPage: (after: string | undefined, now: number) => ScannedSession[];
   readonly #destroy: (key: string) => boolean;
+  readonly #byPrincipal: (encoded: string, now: number) => ScannedSession[];
   readonly #sweepBatchSize: number;
 
   /**
@@ -83,6 +86,19 @@ export class SqliteStore implements SessionStore {
       const rows = after === undefined ? sql.scanFirst.all(params) : sql.scanAfter.all({ ...params, after });
       return withEntries(rows, sql);
     });
+    this.#byPrincipal = db.transaction((encoded: string, now: number) =>
+      sql.byPrincipal.all(encoded, now).map((row) => ({
+        ...rowSession(row),
+        entries: sql.entriesOf
+          .all(row.key)
+          .map((e) => ({ pkg: e.pkg, key: e.name, value: e.value, version: e.version })),
+      })),
+    );
+  }
+
+  /** The principal's live records, through the partial index on the principal entry: one read transaction. */
+  async findByPrincipal(encoded: string, now: number): Promise<ScannedSession[]> {
+    return this.#run('findByPrincipal', () => this.#byPrincipal(encoded, now));
   }
 
   async load(key: string, now: number): Promise<StoredSession | undefined> {
@@ -165,11 +181,10 @@ function withEntries(rows: readonly SessionRow[], sql: Statements): ScannedSessi
   for (const e of sql.scanEntries.all(first.key, last.key) as EntryRow[]) {
     byKey.get(e.key)?.push({ pkg: e.pkg, key: e.name, value: e.value, version: e.version });
   }
-  return rows.map((r) => ({
-    key: r.key,
-    createdAt: r.created_at,
-    lastAccess: r.last_access,
-    expiresAt: r.expires_at,
-    entries: byKey.get(r.key) ?? [],
-  }));
+  return rows.map((r) => ({ ...rowSession(r), entries: byKey.get(r.key) ?? [] }));
+}
+
+/** A session row's key and times. */
+function rowSession(r: SessionRow): Omit<ScannedSession, 'entries'> {
+  return { key: r.key, createdAt: r.created_at, lastAccess: r.last_access, expiresAt: r.expires_at };
 }
