@@ -3,9 +3,12 @@
  * (a file in bench/.tmp/), `redis` (127.0.0.1:6379, its own prefix) or `postgres` (its own
  * schema, dropped on exit; every statement counted by its first keyword). Every store
  * commit is counted, so the parent can check that read-only requests write nothing.
- * `TSESSION_BENCH_TELEMETRY=1` (or `=metrics`) turns on metrics and traces (see ../lib/telemetry.ts).
+ * `TSESSION_BENCH_TELEMETRY=1` (or `=metrics`) turns on metrics and traces (see ../lib/telemetry.ts);
+ * `TSESSION_BENCH_VALIDATED=1` declares the `bench` package with a schema per key (a hand-written
+ * Standard Schema, so the figure is the library's cost, not a validator's); `TSESSION_BENCH_PRINCIPAL=1`
+ * gives every session a user (`setPrincipal` on each /write), so its index is kept on every commit.
  */
-import { CookieClientIdManager, SessionDataContainer, SessionManager } from 'tsession';
+import { CookieClientIdManager, definePackage, SessionDataContainer, SessionManager } from 'tsession';
 import { withSessions } from 'tsession/http';
 import { openStore, type StoreKind } from '../lib/stores.js';
 import { benchTelemetry } from '../lib/telemetry.js';
@@ -18,9 +21,23 @@ const { store } = opened;
 countWrites(store, 'commit');
 const telemetry = await benchTelemetry();
 
+const validated = process.env.TSESSION_BENCH_VALIDATED === '1';
+const principals = process.env.TSESSION_BENCH_PRINCIPAL === '1';
+/** Accepts numbers: the least a validator can do, so the row measures the library's part. */
+const number = {
+  '~standard': {
+    version: 1,
+    vendor: 'bench',
+    validate: (value: unknown) =>
+      typeof value === 'number' ? { value } : { issues: [{ message: 'expected a number' }] },
+  },
+} as const;
+const bench = definePackage('bench', { n: number, seen: number });
+
 const manager = new SessionManager({
   clientIds: new CookieClientIdManager({ secret: 'bench-secret-bench-secret-bench-secret-0123' }),
   container: new SessionDataContainer({ store, ...(telemetry && { telemetry }) }),
+  ...(validated && { packages: [bench] }),
 });
 
 serve(
@@ -38,6 +55,7 @@ serve(
       const data = await req.session.get('bench');
       const n = ((data.get('n') as number | undefined) ?? 0) + 1;
       data.set('n', n);
+      if (principals) req.session.setPrincipal(`user-${req.session.clientId.slice(0, 2)}`);
       return text(res, 200, String(n));
     }
     text(res, 404, 'not found');

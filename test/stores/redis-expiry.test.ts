@@ -171,6 +171,35 @@ describe('RedisStore expiry index on a private standalone server', () => {
   expiryCases(() => ({ url: server.url, nodes: () => [admin] }));
 });
 
+describe('RedisStore expiry index that lags the records (as a replica read can during a failover)', () => {
+  let server: RedisServer;
+  let admin: Redis;
+  beforeAll(async () => {
+    server = await startRedisServer();
+    admin = new Redis(server.url);
+  });
+  afterAll(async () => {
+    admin?.disconnect();
+    await server?.stop();
+  });
+
+  it('a sweep over full batches of index entries that name only live records ends, removing nothing', async () => {
+    const prefix = `${uniquePrefix('lag')}:`;
+    const store = new RedisStore({ url: server.url, prefix });
+    const T0 = 1_700_000_000;
+    const keys = await fill(store, 'live', 600, T0, T0 + 3_600);
+    // Index entries older than the records say, more than one batch of them: the sweep
+    // must neither remove nor report a live record, and must end.
+    const index = (await admin.keys(`${prefix}*:expiry`))[0] as string;
+    await admin.zadd(index, ...keys.flatMap((key) => [1, key]));
+    const ended: string[] = [];
+    expect(await store.sweep(T0 + 10, { onRemoved: (batch) => ended.push(...batch) })).toBe(0);
+    expect(ended).toEqual([]);
+    expect(await store.load('live0', T0 + 10)).toBeDefined();
+    await store.close();
+  });
+});
+
 describe('RedisStore expiry index on a 3-master Cluster (one index per slot)', () => {
   let cluster: RedisCluster;
   let client: Cluster;

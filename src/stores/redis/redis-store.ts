@@ -331,7 +331,9 @@ export class RedisStore implements SessionStore {
       )) as string[];
       removed += batch.length;
       if (batch.length > 0) options.onRemoved?.(batch);
-      if (members.length < SWEEP_BATCH) return removed;
+      // A full batch of which nothing could be removed would be read again at once, forever
+      // (an index read that lags the master's, as during a failover): leave it for the next sweep.
+      if (members.length < SWEEP_BATCH || batch.length === 0) return removed;
     }
   }
 
