@@ -1,8 +1,13 @@
 import { StoreUnavailableError } from '../../errors.js';
 import { ioredis } from './options.js';
 
-/** Replies of a server that is up but cannot serve now: loading, failing over, a cluster slot without a master. */
-const UNAVAILABLE_REPLY = /^(LOADING|CLUSTERDOWN|MASTERDOWN|TRYAGAIN|BUSY|READONLY|NOREPLICAS)\b/;
+/**
+ * Replies of a server that is up but cannot serve now: loading, failing over, a cluster slot
+ * without a master, or a redirection the client could not follow (a pipeline sent on a slot
+ * map a failover made stale: the client refreshes its map on the reply, and the next request
+ * goes to the new master).
+ */
+const UNAVAILABLE_REPLY = /^(LOADING|CLUSTERDOWN|MASTERDOWN|TRYAGAIN|BUSY|READONLY|NOREPLICAS|MOVED|ASK)\b/;
 
 /**
  * Turns what ioredis throws into tsession's errors: anything that means "the server did
