@@ -106,12 +106,12 @@ if (opts.http) {
       continue;
     }
     const external = spec.store === 'redis' ? redis?.usedMemory : undefined;
-    const seed = await seedSessions(load, child, sessions, external);
+    const { cookies, ...seed } = await seedSessions(load, child, sessions, external);
     seeded[spec.id] = seed;
-    if (spec.session && seed.cookies.length < sessions) {
-      throw new Error(`${spec.id} set ${seed.cookies.length} cookies on ${sessions} /write requests without one`);
+    if (spec.session && cookies.length < sessions) {
+      throw new Error(`${spec.id} set ${cookies.length} cookies on ${sessions} /write requests without one`);
     }
-    const pool = spec.session ? seed.cookies : syntheticCookies(sessions);
+    const pool = spec.session ? cookies : syntheticCookies(sessions);
     log(
       `seeded ${spec.id.padEnd(24)} ${fmt(seed.requests)} requests: RSS ${fmt(seed.rssPerRequest)} B, heap ${fmt(seed.heapPerRequest)} B per request`,
     );
