@@ -384,3 +384,65 @@ export function checkCaps(caps: SessionCaps | undefined, before: RecordMeasure, 
     checkCap(`keys in package ${pkg}`, count.after, caps.maxKeysPerPackage, count.before);
   }
 }
+
+/** A stored record as an in-process store keeps it: the session and its commit sequence. */
+export type SequencedRecord = StoredSession & { readonly seq: number };
+
+/** What {@link commitInProcess} produced: the record to store and its measure, and the writes applied. */
+export interface CommittedRecord {
+  /** The record after the commit (keep it with `seq` and `measure`). */
+  readonly record: StoredSession;
+  readonly seq: number;
+  readonly measure: RecordMeasure;
+  /** The writes after folding and resolving increments. */
+  readonly writes: readonly EntryWrite[];
+}
+
+/**
+ * The whole rule set of a commit, in order, for a store that holds its records as objects
+ * (memory, the express-session blob): liveness, preconditions, increments, the caps against
+ * the record as stored, the entry writes and the next record. `measured` is the stored
+ * measure when the store keeps one; else it is measured from the entries.
+ * @throws ConflictError, SessionTooLargeError, SessionStateError, having changed nothing.
+ */
+export function commitInProcess(
+  delta: SessionDelta,
+  now: number,
+  current: SequencedRecord | undefined,
+  replaced: StoredSession | undefined,
+  measured?: (live: SequencedRecord) => { measure: RecordMeasure; keysIn(pkg: string): number },
+): CommittedRecord {
+  const live = current && isLive(current, now) ? current : undefined;
+  const folded = lastWritePerEntry(delta.writes);
+  const stored = new Map(live?.entries.map((e) => [entryId(e.pkg, e.key), e]));
+  const storedOf = (w: Pick<EntryWrite, 'pkg' | 'key'>) => stored.get(entryId(w.pkg, w.key));
+  checkPreconditions(
+    delta,
+    folded,
+    {
+      current,
+      versionOf: (w) => storedOf(w)?.version ?? 0,
+      replaced,
+      replacedEntries: () => replaced?.entries ?? [],
+    },
+    now,
+  );
+  const writes = resolveIncrements(folded, (w) => (delta.clear ? undefined : storedOf(w)?.value));
+  const kept = live === undefined ? undefined : measured ? measured(live) : fromEntries(live.entries);
+  const before = kept?.measure ?? EMPTY_MEASURE;
+  const after = measureCommit(before, writes, delta.clear === true, {
+    storedBytes: (w) => {
+      const e = storedOf(w);
+      return e && entryBytes(e.pkg, e.key, e.value);
+    },
+    keysIn: (pkg) => kept?.keysIn(pkg) ?? 0,
+  });
+  checkCaps(delta.caps, before, after);
+  const { entries, seq } = applyEntryWrites(live?.entries ?? [], { clear: delta.clear, writes }, live?.seq ?? 0);
+  return { record: { ...nextRecord(live, delta, now), entries }, seq, measure: after.measure, writes };
+}
+
+function fromEntries(entries: readonly StoredEntry[]): { measure: RecordMeasure; keysIn(pkg: string): number } {
+  const { measure, keys } = measureEntries(entries);
+  return { measure, keysIn: (pkg) => keys.get(pkg) ?? 0 };
+}

@@ -1,17 +1,5 @@
 import { SessionConfigError, StoreUnsupportedError } from '../../errors.js';
-import {
-  applyEntryWrites,
-  checkCaps,
-  checkPreconditions,
-  entryBytes,
-  entryId,
-  isLive,
-  lastWritePerEntry,
-  measureCommit,
-  measureEntries,
-  nextRecord,
-  resolveIncrements,
-} from '../record.js';
+import { commitInProcess, isLive } from '../record.js';
 import type {
   CommitResult,
   ScannedSession,
@@ -162,36 +150,10 @@ export class ConnectStore implements SessionStore {
     const keys = delta.replaces === undefined ? [key] : [key, delta.replaces];
     return this.#lock.run(keys, async () => {
       const existing = await this.#get(key);
-      const live = existing && isLive(existing, now) ? existing : undefined;
       const replaced = delta.replaces === undefined ? undefined : await this.#get(delta.replaces);
-      const folded = lastWritePerEntry(delta.writes);
-      const stored = new Map(live?.entries.map((e) => [entryId(e.pkg, e.key), e]));
-      checkPreconditions(
-        delta,
-        folded,
-        {
-          current: existing,
-          versionOf: (w) => stored.get(entryId(w.pkg, w.key))?.version ?? 0,
-          replaced,
-          replacedEntries: () => replaced?.entries ?? [],
-        },
-        now,
-      );
-      const writes = resolveIncrements(folded, (w) =>
-        delta.clear ? undefined : stored.get(entryId(w.pkg, w.key))?.value,
-      );
       // The blob holds every entry, so its size is measured from them: the read is whole anyway.
-      const { measure: before, keys } = measureEntries(live?.entries ?? []);
-      const measured = measureCommit(before, writes, delta.clear === true, {
-        storedBytes: (w) => {
-          const e = stored.get(entryId(w.pkg, w.key));
-          return e && entryBytes(e.pkg, e.key, e.value);
-        },
-        keysIn: (pkg) => keys.get(pkg) ?? 0,
-      });
-      checkCaps(delta.caps, before, measured);
-      const { entries, seq } = applyEntryWrites(live?.entries ?? [], { clear: delta.clear, writes }, live?.seq ?? 0);
-      const record: BlobRecord = { ...nextRecord(live, delta, now), entries, seq };
+      const { record: next, seq } = commitInProcess(delta, now, existing, replaced);
+      const record: BlobRecord = { ...next, seq };
       await this.#call('set', (cb) => this.#store.set(key, toBlob(record, now, this.#graceSeconds), cb));
       // Not atomic with the set above: a crash in between leaves the old record to expire by itself.
       if (delta.replaces !== undefined) await this.#destroyNow(delta.replaces);

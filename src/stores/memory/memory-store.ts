@@ -1,20 +1,5 @@
 import { SessionConfigError, SessionLimitError } from '../../errors.js';
-import {
-  applyEntryWrites,
-  checkCaps,
-  checkPreconditions,
-  EMPTY_MEASURE,
-  entryBytes,
-  entryId,
-  INTERNAL_PACKAGE,
-  isLive,
-  lastWritePerEntry,
-  measureCommit,
-  nextRecord,
-  PRINCIPAL_KEY,
-  type RecordMeasure,
-  resolveIncrements,
-} from '../record.js';
+import { commitInProcess, INTERNAL_PACKAGE, isLive, PRINCIPAL_KEY, type RecordMeasure } from '../record.js';
 import type {
   CommitResult,
   EntryWrite,
@@ -140,38 +125,18 @@ export class MemoryStore implements SessionStore {
   }
 
   async commit(key: string, delta: SessionDelta, now: number): Promise<CommitResult> {
-    const existing = this.#records.get(key);
-    const live = existing && isLive(existing, now) ? existing : undefined;
-    const folded = lastWritePerEntry(delta.writes);
-    const stored = new Map(live?.entries.map((e) => [entryId(e.pkg, e.key), e]));
-    checkPreconditions(
-      delta,
-      folded,
-      {
-        current: existing,
-        versionOf: (w) => stored.get(entryId(w.pkg, w.key))?.version ?? 0,
-        replaced: delta.replaces === undefined ? undefined : this.#records.get(delta.replaces),
-        replacedEntries: () => (delta.replaces === undefined ? [] : (this.#records.get(delta.replaces)?.entries ?? [])),
-      },
-      now,
-    );
-    const writes = resolveIncrements(folded, (w) =>
-      delta.clear ? undefined : stored.get(entryId(w.pkg, w.key))?.value,
-    );
-    const before = live?.measure ?? EMPTY_MEASURE;
-    const measured = measureCommit(before, writes, delta.clear === true, {
-      storedBytes: (w) => {
-        const e = stored.get(entryId(w.pkg, w.key));
-        return e && entryBytes(e.pkg, e.key, e.value);
-      },
-      keysIn: (pkg) => live?.keysIn(pkg) ?? 0,
-    });
-    checkCaps(delta.caps, before, measured);
-    const { entries, seq } = applyEntryWrites(live?.entries ?? [], { clear: delta.clear, writes }, live?.seq ?? 0);
+    const replaced = delta.replaces === undefined ? undefined : this.#records.get(delta.replaces);
+    const { record, seq, measure, writes } = commitInProcess(delta, now, this.#records.get(key), replaced, (live) => ({
+      measure: (live as MemoryRecord).measure,
+      keysIn: (pkg) => (live as MemoryRecord).keysIn(pkg),
+    }));
     const evicted = delta.create ? this.#makeRoom(key, delta, now) : [];
     if (delta.replaces !== undefined) this.#delete(delta.replaces);
-    const record = new MemoryRecord({ ...nextRecord(live, delta, now), entries }, seq, measured.measure);
-    this.#put(key, record, delta.create || delta.clear === true || writes.some(isPrincipalWrite));
+    this.#put(
+      key,
+      new MemoryRecord(record, seq, measure),
+      delta.create || delta.clear === true || writes.some(isPrincipalWrite),
+    );
     return { evicted };
   }
 
