@@ -1,10 +1,15 @@
 /**
  * An app whose every write is a ledger line: `GET /put?n=<n>` writes the key `w<n>` of
- * the package `faults.ledger` (a blind-free read-modify-write: it loads first), and
- * `GET /keys` answers every key the session holds. A client keeps its cookie and the
+ * the package `faults.ledger` (a read-modify-write: it loads first), `GET /blind?n=<n>`
+ * writes it blind (`session.set`, no load), and `GET /keys` answers every key the session holds. A client keeps its cookie and the
  * keys the app acknowledged (200), so a test can count acknowledged writes the store
  * lost: acknowledged keys missing from the final `/keys`. Unlike a counter, a lost write
  * cannot be hidden by later ones.
+ *
+ * A client starts a new session every `SESSION_WRITES` writes and keeps the old ones for
+ * the final count: a load that runs as long as a failover lasts would otherwise grow one
+ * session past `maxKeysPerPackage` (1,000), and every later write would fail with
+ * `SessionTooLargeError` (a 500) while loading ever larger records.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -21,27 +26,39 @@ import { SECRET } from '../helpers.js';
 
 const PKG = 'faults.ledger';
 
+/** Writes per session before a client starts a new one: well under the container's `maxKeysPerPackage`. */
+const SESSION_WRITES = 400;
+/** Unexpected errors kept as text: a summary, never the error (which holds its session). */
+const UNEXPECTED_KEPT = 20;
+
 export interface LedgerApp {
   readonly url: string;
-  /** Errors the adapter answered with a status other than 503 (should stay empty). */
-  readonly unexpected: unknown[];
+  /** `name: message` of the first errors the adapter answered with a status other than 503 (should stay empty). */
+  readonly unexpected: string[];
   close(): Promise<void>;
 }
 
 export async function startLedgerApp(store: SessionStore): Promise<LedgerApp> {
   const container = new SessionDataContainer({ store });
   const manager = new SessionManager({ clientIds: new CookieClientIdManager({ secret: SECRET }), container });
-  const unexpected: unknown[] = [];
+  const unexpected: string[] = [];
   const onError = (error: unknown) => {
-    if (!(isSessionError(error) && error.status === 503)) unexpected.push(error);
+    if (isSessionError(error) && error.status === 503) return;
+    if (unexpected.length < UNEXPECTED_KEPT)
+      unexpected.push(error instanceof Error ? `${error.name}: ${error.message}` : String(error));
   };
   const server: Server = createServer(
     withSessions(
       manager,
       async (req, res) => {
         const url = new URL(req.url ?? '/', 'http://app');
-        const data = await req.session.get(PKG);
         res.setHeader('content-type', 'application/json');
+        if (url.pathname === '/blind') {
+          const n = Number(url.searchParams.get('n'));
+          req.session.set(PKG, `w${n}`, n);
+          return res.end(JSON.stringify({ n }));
+        }
+        const data = await req.session.get(PKG);
         if (url.pathname === '/put') {
           const n = Number(url.searchParams.get('n'));
           data.set(`w${n}`, n);
@@ -71,43 +88,66 @@ export interface LedgerAnswer {
   readonly sentAt: number;
 }
 
-/** A client with one cookie that remembers the writes the app acknowledged. */
+/** One session a client wrote to: its cookie and the writes the app acknowledged in it. */
+interface LedgerSession {
+  cookie: string | undefined;
+  readonly acknowledged: Set<string>;
+  writes: number;
+}
+
+/** A client that writes ledger keys, a new session every `SESSION_WRITES`, and remembers what the app acknowledged. */
 export function ledgerClient(baseUrl: string) {
-  let cookie: string | undefined;
+  const sessions: LedgerSession[] = [];
   let next = 0;
+  const newSession = (): LedgerSession => {
+    const session: LedgerSession = { cookie: undefined, acknowledged: new Set(), writes: 0 };
+    sessions.push(session);
+    return session;
+  };
+  let current = newSession();
+  async function request(session: LedgerSession, path: string) {
+    const sentAt = performance.now();
+    const res = await fetch(baseUrl + path, {
+      headers: session.cookie ? { cookie: session.cookie } : {},
+      signal: AbortSignal.timeout(60_000),
+    });
+    const setCookie = res.headers.getSetCookie()[0];
+    if (setCookie && res.status === 200) session.cookie = setCookie.split(';')[0];
+    const body = await res.text();
+    return { status: res.status, body, answer: { status: res.status, ms: performance.now() - sentAt, sentAt } };
+  }
+  /** The keys `session` holds now. */
+  async function keys(session: LedgerSession): Promise<string[]> {
+    if (session.cookie === undefined) return [];
+    const { status, body } = await request(session, '/keys');
+    if (status !== 200) throw new Error(`/keys answered ${status}`);
+    return JSON.parse(body) as string[];
+  }
   const client = {
-    /** Keys of every `/put` answered 200. */
-    acknowledged: new Set<string>(),
     answers: [] as LedgerAnswer[],
-    async get(path: string): Promise<{ status: number; body: string; answer: LedgerAnswer }> {
-      const sentAt = performance.now();
-      const res = await fetch(baseUrl + path, {
-        headers: cookie ? { cookie } : {},
-        signal: AbortSignal.timeout(60_000),
-      });
-      const setCookie = res.headers.getSetCookie()[0];
-      if (setCookie && res.status === 200) cookie = setCookie.split(';')[0];
-      const body = await res.text();
-      return { status: res.status, body, answer: { status: res.status, ms: performance.now() - sentAt, sentAt } };
+    /** How many writes the app acknowledged, over every session of this client. */
+    get acknowledged(): number {
+      return sessions.reduce((sum, s) => sum + s.acknowledged.size, 0);
     },
-    /** Writes the next ledger key; resolves the answer. */
-    async put(): Promise<LedgerAnswer> {
+    /** Writes the next ledger key, blind (no load) when `blind`; resolves the answer. */
+    async put(blind = false): Promise<LedgerAnswer> {
+      if (current.writes === SESSION_WRITES) current = newSession();
+      const session = current;
       const n = next++;
-      const { status, answer } = await client.get(`/put?n=${n}`);
-      if (status === 200) client.acknowledged.add(`w${n}`);
+      session.writes++;
+      const { status, answer } = await request(session, `/${blind ? 'blind' : 'put'}?n=${n}`);
+      if (status === 200) session.acknowledged.add(`w${n}`);
       client.answers.push(answer);
       return answer;
     },
-    /** The keys the session holds now. */
-    async keys(): Promise<string[]> {
-      const { status, body } = await client.get('/keys');
-      if (status !== 200) throw new Error(`/keys answered ${status}`);
-      return JSON.parse(body) as string[];
-    },
-    /** Acknowledged writes the session no longer holds. */
+    /** Acknowledged writes no session holds any more. */
     async lost(): Promise<number> {
-      const held = new Set(await client.keys());
-      return [...client.acknowledged].filter((key) => !held.has(key)).length;
+      let lost = 0;
+      for (const session of sessions) {
+        const held = new Set(await keys(session));
+        lost += [...session.acknowledged].filter((key) => !held.has(key)).length;
+      }
+      return lost;
     },
   };
   return client;

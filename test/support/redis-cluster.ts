@@ -271,3 +271,70 @@ export async function monitorCommands(url: string) {
   };
   return recorder;
 }
+
+/** One node as `CLUSTER NODES` lists it: id, port, whether it is a master, and the slot ranges it serves. */
+export interface ClusterNode {
+  readonly id: string;
+  readonly port: number;
+  readonly master: boolean;
+  readonly slots: readonly string[];
+}
+
+/** `CLUSTER NODES` as the server on `port` sees the Cluster. */
+export async function clusterNodes(port: number): Promise<ClusterNode[]> {
+  return (await askNode(port, ['CLUSTER', 'NODES']))
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const [id = '', address = '', flags = '', , , , , , ...slots] = line.split(' ');
+      return { id, port: Number(/:(\d+)@/.exec(address)?.[1]), master: flags.split(',').includes('master'), slots };
+    });
+}
+
+/** True when the ranges (`0-5460`, `7000`) include `slot`; migration markers (`[7000->-id]`) are not ranges. */
+const serves = (slots: readonly string[], slot: number) =>
+  slots.some((range) => {
+    if (range.startsWith('[')) return false;
+    const [low, high = low] = range.split('-').map(Number);
+    return slot >= (low as number) && slot <= (high as number);
+  });
+
+/**
+ * Moves hash slot `slot` with its keys to another master, as `redis-cli --cluster reshard`
+ * does: IMPORTING on the target, MIGRATING on the source, MIGRATE of every key, then
+ * SETSLOT NODE on the target, the source and the third master. Resolves, once every node
+ * of the Cluster sees the target as the slot's owner, the ports of the old and new owner.
+ * A client that read the slot map before keeps sending the slot's commands to the old owner,
+ * which answers MOVED.
+ */
+export async function moveSlot(cluster: RedisCluster, slot: number): Promise<{ from: number; to: number }> {
+  const anyPort = cluster.ports[0] as number;
+  const masters = (await clusterNodes(anyPort)).filter((n) => n.master);
+  const from = masters.find((n) => serves(n.slots, slot));
+  const to = masters.find((n) => n !== from);
+  const third = masters.find((n) => n !== from && n !== to);
+  if (!from || !to || !third) throw new Error(`moveSlot: no owner of slot ${slot} among ${masters.length} masters`);
+  const s = String(slot);
+  await askNode(to.port, ['CLUSTER', 'SETSLOT', s, 'IMPORTING', from.id]);
+  await askNode(from.port, ['CLUSTER', 'SETSLOT', s, 'MIGRATING', to.id]);
+  const source = new Redis({ port: from.port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0 });
+  try {
+    await source.connect();
+    for (;;) {
+      const keys = (await source.call('CLUSTER', 'GETKEYSINSLOT', s, '100')) as string[];
+      if (keys.length === 0) break;
+      await source.call('MIGRATE', '127.0.0.1', String(to.port), '', '0', '5000', 'KEYS', ...keys);
+    }
+  } finally {
+    source.disconnect();
+  }
+  for (const node of [to, from, third]) await askNode(node.port, ['CLUSTER', 'SETSLOT', s, 'NODE', to.id]);
+  await waitFor(`slot ${slot} on ${to.port} as every node sees it`, async () => {
+    for (const port of cluster.ports) {
+      const owner = (await clusterNodes(port)).find((n) => n.id === to.id);
+      if (!owner || !serves(owner.slots, slot)) return false;
+    }
+    return true;
+  });
+  return { from: from.port, to: to.port };
+}

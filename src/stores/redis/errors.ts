@@ -1,3 +1,4 @@
+import type { Cluster, Redis } from 'ioredis';
 import { StoreUnavailableError } from '../../errors.js';
 import { ioredis } from './options.js';
 
@@ -18,9 +19,11 @@ const UNAVAILABLE_REPLY = /^(LOADING|CLUSTERDOWN|MASTERDOWN|TRYAGAIN|BUSY|READON
 export function mapRedisError(error: unknown): unknown {
   if (error instanceof StoreUnavailableError) return error;
   if (error instanceof ioredis().ReplyError && !UNAVAILABLE_REPLY.test((error as Error).message)) return error;
-  // The code only: the driver's message names the host and port, and stays in `cause` (issue 11, finding 8).
+  // The code or the reply's first word only: the driver's message names the host and port, and stays in `cause` (issue 11, finding 8).
   const code = (error as { code?: unknown } | null)?.code;
-  const text = typeof code === 'string' ? code : error instanceof Error ? error.name : 'unknown error';
+  const reply =
+    error instanceof ioredis().ReplyError ? UNAVAILABLE_REPLY.exec((error as Error).message)?.[1] : undefined;
+  const text = typeof code === 'string' ? code : (reply ?? (error instanceof Error ? error.name : 'unknown error'));
   return new StoreUnavailableError(
     `RedisStore: the Redis server did not answer (${text}); check that it is running and reachable`,
     { cause: error },
@@ -51,4 +54,26 @@ export async function withTimeout<T>(task: () => Promise<T>, ms: number): Promis
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * True for a `MOVED` reply: the command reached a node that no longer serves its slot (the
+ * Cluster was resharded, or failed over, since the client read its slot map) and did not run.
+ */
+export function isMoved(error: unknown): boolean {
+  return error instanceof ioredis().ReplyError && (error as Error).message.startsWith('MOVED ');
+}
+
+/**
+ * Re-reads a Cluster client's slot map. ioredis does this by itself when a single command
+ * is answered `MOVED`, and it resends a pipeline whose every reply is the same `MOVED`, but
+ * not a pipeline in which another command ran (a commit script answered `MOVED` while its
+ * `WAIT` answered, in durable mode): that client would send the slot's writes to the old
+ * node until its next periodic refresh.
+ */
+export function refreshSlots(client: Redis | Cluster): Promise<void> {
+  if (!client.isCluster) return Promise.resolve();
+  return new Promise((resolve, reject) =>
+    (client as Cluster).refreshSlotsCache((error) => (error ? reject(error) : resolve())),
+  );
 }

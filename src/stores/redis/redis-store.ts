@@ -13,7 +13,7 @@ import type {
   StoredSession,
   SweepOptions,
 } from '../types.js';
-import { mapRedisError, withTimeout } from './errors.js';
+import { isMoved, mapRedisError, refreshSlots, withTimeout } from './errors.js';
 import { pipelineImport } from './import-batch.js';
 import { decodeRecord, decodeScanned, expiryIndexKey, matchPattern, principalSetKey, redisKey } from './layout.js';
 import { dataNodes, pipelined, scanKeys } from './node-scan.js';
@@ -347,13 +347,11 @@ export class RedisStore implements SessionStore {
     const { waitReplicas, waitMs } = this.#options;
     if (waitReplicas === 0) return this.#call(() => this.#scripted(command)(...args));
     const results = await this.#call(async () => {
-      const pipeline = this.client.pipeline() as unknown as Scripted & {
-        wait: Scripted[string];
-        exec: () => Promise<[Error | null, unknown][] | null>;
-      };
-      (pipeline[command] as Scripted[string]).call(pipeline, ...args);
-      pipeline.wait(waitReplicas, waitMs);
-      return (await pipeline.exec()) ?? [];
+      // A script answered MOVED did not run: read the slot map again and send once more.
+      const first = await this.#writeAndWait(command, args);
+      if (!isMoved(first[0]?.[0])) return first;
+      await refreshSlots(this.client);
+      return this.#writeAndWait(command, args);
     });
     const [[scriptError, reply] = [null, undefined], [waitError, acked] = [null, 0]] = results;
     if (scriptError) throw mapRedisError(scriptError);
@@ -365,6 +363,17 @@ export class RedisStore implements SessionStore {
       );
     }
     return reply;
+  }
+
+  /** The script and a `WAIT` in one pipeline, to the node the client maps the key's slot to: their replies. */
+  async #writeAndWait(command: string, args: (string | number)[]): Promise<[Error | null, unknown][]> {
+    const pipeline = this.client.pipeline() as unknown as Scripted & {
+      wait: Scripted[string];
+      exec: () => Promise<[Error | null, unknown][] | null>;
+    };
+    (pipeline[command] as Scripted[string]).call(pipeline, ...args);
+    pipeline.wait(this.#options.waitReplicas, this.#options.waitMs);
+    return (await pipeline.exec()) ?? [];
   }
 
   /**
