@@ -11,6 +11,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { expect } from 'vitest';
 import { withSessions } from '../../src/adapters/http/index.js';
 import {
   CookieClientIdManager,
@@ -220,4 +221,90 @@ export async function heapAfterGc(): Promise<number> {
     await new Promise((r) => setImmediate(r));
   }
   return process.memoryUsage().heapUsed;
+}
+
+/** What {@link outageUnderLoad} saw. */
+export interface Outage {
+  /** Answers per HTTP status over the whole load. */
+  readonly statuses: Map<number, number>;
+  /** The highest request latency, in milliseconds. */
+  readonly maxMs: number;
+  /** Milliseconds from the end of `fault()` to the end of `repair()`. */
+  readonly downMs: number;
+  /** Milliseconds from the end of `repair()` to the first 200 sent after it. */
+  readonly recoveryMs: number;
+  readonly attempted: number;
+  readonly acknowledged: number;
+  /** Increments the store applied although their request got a 503. */
+  readonly applied: number;
+}
+
+/**
+ * An outage under load: `clients` increment in a loop (backing off 20 ms after a failure)
+ * through phases that end on what was answered, never on the clock, so a busy machine
+ * stretches a phase and never skips one: 300 answers 200, then `fault()` and 120 answers
+ * 503, then `repair()`, a 200 sent after it and 300 more. Then the load stops and the
+ * checks every outage test makes run: only 200s and 503s; every latency under `boundMs`;
+ * every counter is its acknowledged increments plus the 503s whose write the store had
+ * applied (a jump a later 200 saw), so no acknowledged increment was lost.
+ */
+export async function outageUnderLoad(
+  clients: readonly FaultClient[],
+  phases: { fault(): Promise<unknown>; repair(): Promise<unknown>; limitMs: number; boundMs: number },
+): Promise<Outage> {
+  let running = true;
+  const answers: { status: number; ms: number; at: number }[] = [];
+  const load = Promise.all(
+    clients.map(async (client) => {
+      while (running) {
+        const answer = await client.inc();
+        answers.push({ status: answer.status, ms: answer.ms, at: performance.now() });
+        if (answer.status !== 200) await new Promise((r) => setTimeout(r, 20));
+      }
+    }),
+  );
+  const seen = (status: number, since: number, n: number) =>
+    answers.filter((a) => a.status === status && a.at > since).length >= n;
+  let faultedAt = 0;
+  let repairedAt = 0;
+  try {
+    await until(async () => seen(200, 0, 300), phases.limitMs);
+    await phases.fault();
+    faultedAt = performance.now();
+    // every client fails about 20 times while the store is away
+    await until(async () => seen(503, faultedAt, 120), phases.limitMs);
+    await phases.repair();
+    repairedAt = performance.now();
+    await until(async () => seen(200, repairedAt, 300), phases.limitMs);
+  } finally {
+    running = false;
+    await load;
+  }
+
+  const statuses = new Map<number, number>();
+  for (const a of answers) statuses.set(a.status, (statuses.get(a.status) ?? 0) + 1);
+  expect([...statuses.keys()].sort()).toEqual([200, 503]);
+  const maxMs = Math.round(Math.max(0, ...answers.map((a) => a.ms)));
+  expect(maxMs).toBeLessThan(phases.boundMs);
+  let applied = 0;
+  for (const client of clients) {
+    const answer = await client.read();
+    expect(answer.status).toBe(200);
+    const counter = answer.n as number;
+    expect(counter).toBeGreaterThanOrEqual(client.acknowledged);
+    expect(counter).toBeLessThanOrEqual(client.attempted);
+    expect(counter).toBe(client.acknowledged + client.appliedButFailed);
+    applied += client.appliedButFailed;
+  }
+  const firstOk = Math.min(...answers.filter((a) => a.status === 200 && a.at > repairedAt).map((a) => a.at));
+  const sum = (pick: (c: FaultClient) => number) => clients.reduce((t, c) => t + pick(c), 0);
+  return {
+    statuses,
+    maxMs,
+    downMs: Math.round(repairedAt - faultedAt),
+    recoveryMs: Math.round(firstOk - repairedAt),
+    attempted: sum((c) => c.attempted),
+    acknowledged: sum((c) => c.acknowledged),
+    applied,
+  };
 }

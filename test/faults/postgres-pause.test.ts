@@ -11,7 +11,16 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresStore } from '../../src/stores/postgres/index.js';
 import { recordRow } from '../reliability/record.js';
 import { POSTGRES_URL, serviceAvailable, uniquePrefix } from '../support/services.js';
-import { committedClients, type FaultApp, type FaultClient, heapAfterGc, pool, startFaultApp, until } from './app.js';
+import {
+  committedClients,
+  type FaultApp,
+  type FaultClient,
+  heapAfterGc,
+  outageUnderLoad,
+  pool,
+  startFaultApp,
+  until,
+} from './app.js';
 import { startTcpRelay, type TcpRelay } from './tcp-relay.js';
 
 const available = await serviceAvailable('postgres');
@@ -31,7 +40,6 @@ const report = (line: string) => console.log(`[faults] postgres: ${line}`);
 /** A row of docs/reliability.md (.tmp/reliability/faults-postgres.json). */
 const row = (test: string, fields: Omit<Parameters<typeof recordRow>[1], 'test' | 'inputs'>) =>
   recordRow('faults-postgres', { test: `PostgresStore ${test}`, inputs: 'none', ...fields });
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const max = (values: readonly number[]) => Math.round(Math.max(0, ...values));
 const mb = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
 
@@ -129,62 +137,25 @@ describe.skipIf(!available)('PostgresStore faults through node:http (TCP relay t
   it('loses no acknowledged increment when every connection is cut under load and restored', async () => {
     await open('cut');
     const clients = await committedClients(app, 6);
-    let running = true;
-    const answers: { status: number; ms: number; at: number }[] = [];
-    const load = Promise.all(
-      clients.map(async (client) => {
-        while (running) {
-          const answer = await client.inc();
-          answers.push({ status: answer.status, ms: answer.ms, at: performance.now() });
-          if (answer.status !== 200) await sleep(20);
-        }
-      }),
-    );
-    // Phases end on what was answered, not on the clock: a busy machine stretches them, never skips one.
-    const seen = (status: number, since: number, n = 1) =>
-      answers.filter((a) => a.status === status && a.at > since).length >= n;
-    await until(async () => seen(200, 0, 300), RECOVERY_LIMIT_MS);
-    await relay.cut();
-    const cut = performance.now();
-    // every client fails about 20 times while the server is cut off
-    await until(async () => seen(503, cut, 120), RECOVERY_LIMIT_MS);
-    await relay.restore();
-    const restored = performance.now();
-    const okSince = (t: number) => answers.some((a) => a.status === 200 && a.at > t);
-    await until(async () => okSince(restored), RECOVERY_LIMIT_MS);
-    await until(async () => seen(200, restored, 300), RECOVERY_LIMIT_MS);
-    running = false;
-    await load;
-
-    const statuses = new Map<number, number>();
-    for (const a of answers) statuses.set(a.status, (statuses.get(a.status) ?? 0) + 1);
-    expect([...statuses.keys()].sort()).toEqual([200, 503]);
-    const latencies = answers.map((a) => a.ms);
-    for (const ms of latencies) expect(ms).toBeLessThan(TWO_CALLS_BOUND_MS);
-    let applied = 0;
-    for (const client of clients) {
-      const answer = await client.read();
-      expect(answer.status).toBe(200);
-      const counter = answer.n as number;
-      expect(counter).toBeGreaterThanOrEqual(client.acknowledged);
-      expect(counter).toBeLessThanOrEqual(client.attempted);
-      expect(counter).toBe(client.acknowledged + client.appliedButFailed);
-      applied += client.appliedButFailed;
-    }
-    const firstOk = Math.min(...answers.filter((a) => a.status === 200 && a.at > restored).map((a) => a.at));
-    const sum = (pick: (c: FaultClient) => number) => clients.reduce((t, c) => t + pick(c), 0);
+    const outage = await outageUnderLoad(clients, {
+      fault: () => relay.cut(),
+      repair: () => relay.restore(),
+      limitMs: RECOVERY_LIMIT_MS,
+      boundMs: TWO_CALLS_BOUND_MS,
+    });
+    const { statuses, maxMs, applied } = outage;
     report(
-      `cut under load: ${sum((c) => c.attempted)} increments attempted, ${sum((c) => c.acknowledged)} acknowledged, ` +
+      `cut under load: ${outage.attempted} increments attempted, ${outage.acknowledged} acknowledged, ` +
         `${statuses.get(503)} answered 503, ${applied} applied although answered 503; ` +
-        `max latency ${max(latencies)} ms (bound ${TWO_CALLS_BOUND_MS}); first 200 ${Math.round(firstOk - restored)} ms after the relay listened again`,
+        `max latency ${maxMs} ms (bound ${TWO_CALLS_BOUND_MS}); first 200 ${outage.recoveryMs} ms after the relay listened again`,
     );
     row('cut under load', {
-      load: `6 clients incrementing in a loop, ${sum((c) => c.attempted)} increments attempted`,
-      faults: `every connection reset and new ones refused for ${Math.round(restored - cut)} ms (a crash), then restored`,
+      load: `6 clients incrementing in a loop, ${outage.attempted} increments attempted`,
+      faults: `every connection reset and new ones refused for ${outage.downMs} ms (a crash), then restored`,
       lostWrites: 0,
-      errors: `HTTP 503 x ${statuses.get(503)}, max latency ${max(latencies)} ms (bound ${TWO_CALLS_BOUND_MS})`,
-      recoveryMs: Math.round(firstOk - restored),
-      notes: `${sum((c) => c.acknowledged)} acknowledged, all there; ${applied} applied although answered 503`,
+      errors: `HTTP 503 x ${statuses.get(503)}, max latency ${maxMs} ms (bound ${TWO_CALLS_BOUND_MS})`,
+      recoveryMs: outage.recoveryMs,
+      notes: `${outage.acknowledged} acknowledged, all there; ${applied} applied although answered 503`,
     });
   });
 });

@@ -12,7 +12,13 @@
 import { performance } from 'node:perf_hooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RedisStore } from '../../src/stores/redis/index.js';
-import { askNode, type RedisCluster, type RedisServer, startRedisCluster } from '../support/redis-cluster.js';
+import {
+  askNode,
+  clusterNodes,
+  type RedisCluster,
+  type RedisServer,
+  startRedisCluster,
+} from '../support/redis-cluster.js';
 import { redisBinaryAvailable } from '../support/redis-server.js';
 import { uniquePrefix } from '../support/services.js';
 import { type LedgerAnswer, type LedgerApp, type LedgerClient, ledgerClient, startLedgerApp } from './ledger-app.js';
@@ -51,17 +57,6 @@ async function calls(servers: readonly RedisServer[], command: string): Promise<
 }
 
 const sum = (values: readonly number[]) => values.reduce((a, b) => a + b, 0);
-
-/** CLUSTER NODES as `survivor` sees it: id, port, flags and the id of the master a replica follows ('-' for a master). */
-async function clusterNodes(server: RedisServer) {
-  return (await askNode(server.port, ['CLUSTER', 'NODES']))
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => {
-      const [id = '', address = '', flags = '', masterId = ''] = line.split(' ');
-      return { id, port: Number(/:(\d+)@/.exec(address)?.[1]), flags: flags.split(','), masterId };
-    });
-}
 
 const mean = (answers: readonly LedgerAnswer[]) => answers.reduce((sum, a) => sum + a.ms, 0) / answers.length;
 
@@ -118,7 +113,7 @@ describe.skipIf(!available)('RedisStore on a 3-master + 3-replica Cluster: a mas
       );
       const victim = masters[held.indexOf(Math.max(...held))] as RedisServer;
       const survivor = masters.find((m) => m !== victim) as RedisServer;
-      const victimId = (await clusterNodes(survivor)).find((n) => n.port === victim.port)?.id;
+      const victimId = (await clusterNodes(survivor.port)).find((n) => n.port === victim.port)?.id;
 
       // During: every client writes in a loop (backing off 20 ms after a 503) until told to stop.
       const during: LedgerAnswer[] = [];
@@ -135,12 +130,12 @@ describe.skipIf(!available)('RedisStore on a 3-master + 3-replica Cluster: a mas
       const failover = async () => {
         await sleep(200);
         const killedAt = performance.now();
-        const replica = (await clusterNodes(survivor)).find((n) => n.masterId === victimId);
+        const replica = (await clusterNodes(survivor.port)).find((n) => n.masterId === victimId);
         expect(replica).toBeDefined();
         await victim.kill();
         // Failed over: the survivors see the victim's replica as a master (not the victim back) and every slot served.
         await until('failover', async () => {
-          const promoted = (await clusterNodes(survivor)).find((n) => n.id === replica?.id);
+          const promoted = (await clusterNodes(survivor.port)).find((n) => n.id === replica?.id);
           return (
             (promoted?.flags.includes('master') ?? false) &&
             (await askNode(survivor.port, ['CLUSTER', 'INFO'])).includes('cluster_state:ok')

@@ -11,7 +11,16 @@ import { RedisStore } from '../../src/stores/redis/index.js';
 import { recordRow } from '../reliability/record.js';
 import { type DedicatedRedis, redisBinaryAvailable, startDedicatedRedis } from '../support/redis-server.js';
 import { uniquePrefix } from '../support/services.js';
-import { committedClients, type FaultApp, type FaultClient, heapAfterGc, pool, startFaultApp, until } from './app.js';
+import {
+  committedClients,
+  type FaultApp,
+  type FaultClient,
+  heapAfterGc,
+  outageUnderLoad,
+  pool,
+  startFaultApp,
+  until,
+} from './app.js';
 
 const available = await redisBinaryAvailable();
 const TIMEOUT_SECONDS = 1;
@@ -25,7 +34,6 @@ const report = (line: string) => console.log(`[faults] redis: ${line}`);
 /** A row of docs/reliability.md (.tmp/reliability/faults-redis.json). */
 const row = (test: string, fields: Omit<Parameters<typeof recordRow>[1], 'test' | 'inputs'>) =>
   recordRow('faults-redis', { test: `RedisStore ${test}`, inputs: 'none', ...fields });
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const max = (values: readonly number[]) => Math.round(Math.max(0, ...values));
 
 describe.skipIf(!available)('RedisStore faults through node:http (dedicated redis-server, AOF on)', () => {
@@ -100,64 +108,27 @@ describe.skipIf(!available)('RedisStore faults through node:http (dedicated redi
   ] as const)('loses no acknowledged increment while Redis is %s and restarted under load', async (label, how) => {
     await open();
     const clients = await committedClients(app, 6);
-    let running = true;
-    const answers: { status: number; ms: number; at: number }[] = [];
-    const load = Promise.all(
-      clients.map(async (client) => {
-        while (running) {
-          const answer = await client.inc();
-          answers.push({ status: answer.status, ms: answer.ms, at: performance.now() });
-          if (answer.status !== 200) await sleep(20);
-        }
-      }),
-    );
-    // Phases end on what was answered, not on the clock: a busy machine stretches them, never skips one.
-    const seen = (status: number, since: number, n = 1) =>
-      answers.filter((a) => a.status === status && a.at > since).length >= n;
-    await until(async () => seen(200, 0, 300), RECOVERY_LIMIT_MS);
-    await (how === 'stop' ? redis.stop() : redis.kill());
-    const down = performance.now();
-    // every client fails about 20 times while the store is away
-    await until(async () => seen(503, down, 120), RECOVERY_LIMIT_MS);
-    await redis.start();
-    const restarted = performance.now();
-    const okSince = (t: number) => answers.some((a) => a.status === 200 && a.at > t);
-    await until(async () => okSince(restarted), RECOVERY_LIMIT_MS);
-    await until(async () => seen(200, restarted, 300), RECOVERY_LIMIT_MS);
-    running = false;
-    await load;
-
-    const statuses = new Map<number, number>();
-    for (const a of answers) statuses.set(a.status, (statuses.get(a.status) ?? 0) + 1);
-    const latencies = answers.map((a) => a.ms);
-    const firstOk = Math.min(...answers.filter((a) => a.status === 200 && a.at > restarted).map((a) => a.at));
-    expect([...statuses.keys()].sort()).toEqual([200, 503]);
-    for (const ms of latencies) expect(ms).toBeLessThan(TWO_CALLS_BOUND_MS);
-    let applied = 0;
-    for (const client of clients) {
-      const answer = await client.read();
-      expect(answer.status).toBe(200);
-      const counter = answer.n as number;
-      expect(counter).toBeGreaterThanOrEqual(client.acknowledged);
-      expect(counter).toBeLessThanOrEqual(client.attempted);
-      // Every difference is accounted for by a jump a later 200 saw: a 503 whose write Redis had applied.
-      expect(counter).toBe(client.acknowledged + client.appliedButFailed);
-      applied += client.appliedButFailed;
-    }
-    const sum = (pick: (c: FaultClient) => number) => clients.reduce((t, c) => t + pick(c), 0);
+    // Every difference between a counter and its acknowledged increments is a 503 whose write Redis had applied.
+    const outage = await outageUnderLoad(clients, {
+      fault: () => (how === 'stop' ? redis.stop() : redis.kill()),
+      repair: () => redis.start(),
+      limitMs: RECOVERY_LIMIT_MS,
+      boundMs: TWO_CALLS_BOUND_MS,
+    });
+    const { statuses, maxMs, applied } = outage;
     report(
-      `${label} under load: ${sum((c) => c.attempted)} increments attempted, ${sum((c) => c.acknowledged)} acknowledged, ` +
+      `${label} under load: ${outage.attempted} increments attempted, ${outage.acknowledged} acknowledged, ` +
         `${statuses.get(503)} answered 503, ${applied} applied although answered 503; ` +
-        `max latency ${max(latencies)} ms (bound ${TWO_CALLS_BOUND_MS}); ` +
-        `down ${Math.round(restarted - down)} ms; first 200 ${Math.round(firstOk - restarted)} ms after redis-server answered PING`,
+        `max latency ${maxMs} ms (bound ${TWO_CALLS_BOUND_MS}); ` +
+        `down ${outage.downMs} ms; first 200 ${outage.recoveryMs} ms after redis-server answered PING`,
     );
     row(`${how === 'stop' ? 'stopped' : 'killed'} under load`, {
-      load: `6 clients incrementing in a loop, ${sum((c) => c.attempted)} increments attempted`,
-      faults: `redis-server ${label} for ${Math.round(restarted - down)} ms under load, then started again`,
+      load: `6 clients incrementing in a loop, ${outage.attempted} increments attempted`,
+      faults: `redis-server ${label} for ${outage.downMs} ms under load, then started again`,
       lostWrites: 0,
-      errors: `HTTP 503 x ${statuses.get(503)}, max latency ${max(latencies)} ms (bound ${TWO_CALLS_BOUND_MS})`,
-      recoveryMs: Math.round(firstOk - restarted),
-      notes: `${sum((c) => c.acknowledged)} acknowledged, all there; ${applied} applied although answered 503 (a timeout cannot tell)`,
+      errors: `HTTP 503 x ${statuses.get(503)}, max latency ${maxMs} ms (bound ${TWO_CALLS_BOUND_MS})`,
+      recoveryMs: outage.recoveryMs,
+      notes: `${outage.acknowledged} acknowledged, all there; ${applied} applied although answered 503 (a timeout cannot tell)`,
     });
   });
 

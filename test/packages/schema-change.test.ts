@@ -4,10 +4,6 @@
  * that no longer validate are dropped (deleted in the store, reported to the hook), or fail
  * the request with nothing written, or are migrated by a transform and stored as migrated.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Pool } from 'pg';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
@@ -17,17 +13,10 @@ import {
   type SessionStore,
   SessionValidationError,
 } from '../../src/index.js';
-import { MemoryStore } from '../../src/stores/memory/index.js';
-import { PostgresStore } from '../../src/stores/postgres/index.js';
-import { RedisStore } from '../../src/stores/redis/index.js';
-import { SqliteStore } from '../../src/stores/sqlite/index.js';
-import { POSTGRES_URL, REDIS_URL, serviceAvailable, uniquePrefix } from '../support/services.js';
+import { everyStore } from '../support/every-store.js';
 import { type App, cartWith, startApp } from './app.js';
 
-const redis = await serviceAvailable('redis');
-const postgres = await serviceAvailable('postgres');
-const dir = mkdtempSync(join(tmpdir(), 'tsession-schema-'));
-const schema = uniquePrefix('schema');
+const { kinds, cleanup } = await everyStore('schema');
 const opened: SessionStore[] = [];
 const apps: App[] = [];
 afterEach(async () => {
@@ -35,46 +24,10 @@ afterEach(async () => {
 });
 afterAll(async () => {
   for (const store of opened) await store.close();
-  rmSync(dir, { recursive: true, force: true });
-  if (postgres) {
-    const admin = new Pool({ connectionString: POSTGRES_URL, max: 1 });
-    await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-    await admin.end();
-  }
+  await cleanup();
 });
-
-/** Opens a store over the data `label` names: two calls with one label are two app processes' stores over one backend. */
-type Opener = (label: string) => Promise<SessionStore>;
-const memories = new Map<string, MemoryStore>();
-const prefixes = new Map<string, string>();
-const stores: [string, boolean, Opener][] = [
-  [
-    'MemoryStore',
-    true,
-    async (label) => {
-      if (!memories.has(label)) memories.set(label, new MemoryStore({ sweepIntervalSeconds: 0 }));
-      return memories.get(label) as MemoryStore;
-    },
-  ],
-  ['SqliteStore', true, async (label) => new SqliteStore({ path: join(dir, `${label}.db`) })],
-  [
-    'RedisStore',
-    redis,
-    async (label) => {
-      if (!prefixes.has(label)) prefixes.set(label, `${uniquePrefix(label)}:`);
-      return new RedisStore({ url: REDIS_URL, prefix: prefixes.get(label) as string });
-    },
-  ],
-  [
-    'PostgresStore',
-    postgres,
-    async (label) => {
-      const store = new PostgresStore({ connectionString: POSTGRES_URL, schema, table: label });
-      await store.migrate();
-      return store;
-    },
-  ],
-];
+/** Per store kind: `open(label)` twice gives two app processes' stores over the same data. */
+const stores = kinds.map((kind) => [kind.name, kind.available, kind.open] as const);
 
 const item = z.object({ sku: z.string(), qty: z.number().int().positive() });
 const coupon = z.string().regex(/^[A-Z]+$/);

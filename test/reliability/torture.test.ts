@@ -9,19 +9,10 @@
  * CI runs TSESSION_TORTURE_CLIENTS (20) × TSESSION_TORTURE_REQUESTS (100) per store;
  * TSESSION_TORTURE=long runs 100 × 1,000.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Pool } from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { SessionStore } from '../../src/index.js';
-import { MemoryStore } from '../../src/stores/memory/index.js';
-import { PostgresStore } from '../../src/stores/postgres/index.js';
-import { RedisStore } from '../../src/stores/redis/index.js';
-import { SqliteStore } from '../../src/stores/sqlite/index.js';
 import { browser, memoryManager, request } from '../helpers.js';
-import { POSTGRES_URL, REDIS_URL, serviceAvailable, uniquePrefix } from '../support/services.js';
+import { everyStore } from '../support/every-store.js';
 import { bump, envInt, recordRow, tally } from './record.js';
 import { startTortureApp } from './torture-app.js';
 import { type Carried, Ledger } from './torture-ledger.js';
@@ -33,19 +24,8 @@ const LOOPS = 4;
 /** The regenerate race below is fixed (`SessionDelta.replacesEntries`): the torture fails on any write lost to it. */
 const REGENERATE_RACE_FIXED = true;
 
-const redis = await serviceAvailable('redis');
-const postgres = await serviceAvailable('postgres');
-const dir = mkdtempSync(join(tmpdir(), 'tsession-torture-'));
-const schema = uniquePrefix('torture');
-const redisPrefix = `${uniquePrefix('torture')}:`;
-afterAll(async () => {
-  rmSync(dir, { recursive: true, force: true });
-  if (postgres) {
-    const admin = new Pool({ connectionString: POSTGRES_URL, max: 1 });
-    await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-    await admin.end();
-  }
-});
+const { kinds, cleanup } = await everyStore('torture');
+afterAll(cleanup);
 
 const keyOf = (id: string) => id.split('.')[0] as string;
 type Op = 'read' | 'put' | 'inc' | 'login' | 'logout';
@@ -98,23 +78,8 @@ async function client(url: string, ledger: Ledger, statuses: Map<string, number>
   await Promise.all(Array.from({ length: LOOPS }, (_, i) => loop(`s${i}`, Math.min(per, REQUESTS - i * per))));
 }
 
-const stores: [string, boolean, () => Promise<SessionStore>][] = [
-  ['MemoryStore', true, async () => new MemoryStore({ sweepIntervalSeconds: 0 })],
-  ['SqliteStore', true, async () => new SqliteStore({ path: join(dir, 'torture.db') })],
-  ['RedisStore', redis, async () => new RedisStore({ url: REDIS_URL, prefix: redisPrefix })],
-  [
-    'PostgresStore',
-    postgres,
-    async () => {
-      const store = new PostgresStore({ connectionString: POSTGRES_URL, schema, table: 'torture' });
-      await store.migrate();
-      return store;
-    },
-  ],
-];
-
 describe('concurrency torture over real HTTP (tsession/http)', () => {
-  for (const [name, available, open] of stores) {
+  for (const { name, available, open } of kinds) {
     it.skipIf(!available)(
       `${name}: ${CLIENTS} clients × ${REQUESTS} requests: the store holds exactly what was acknowledged`,
       async () => {
@@ -150,10 +115,6 @@ describe('concurrency torture over real HTTP (tsession/http)', () => {
           });
         } finally {
           await app.close();
-          if (store instanceof RedisStore) {
-            const keys = await store.client.keys(`${redisPrefix}*`);
-            if (keys.length > 0) await store.client.del(...keys);
-          }
           await app.manager.close();
         }
       },

@@ -5,12 +5,8 @@
  * see the value, concurrent blind writes of different keys all kept, and a bound
  * session loaded (so another kind of client cannot write into it).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Pool } from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { withSessions } from '../../src/adapters/http/index.js';
 import {
@@ -20,42 +16,16 @@ import {
   type SessionStore,
   userAgentClass,
 } from '../../src/index.js';
-import { MemoryStore } from '../../src/stores/memory/index.js';
-import { PostgresStore } from '../../src/stores/postgres/index.js';
-import { RedisStore } from '../../src/stores/redis/index.js';
-import { SqliteStore } from '../../src/stores/sqlite/index.js';
 import { countCalls, SECRET } from '../helpers.js';
-import { POSTGRES_URL, REDIS_URL, serviceAvailable, uniquePrefix } from '../support/services.js';
+import { everyStore } from '../support/every-store.js';
 
-const redis = await serviceAvailable('redis');
-const postgres = await serviceAvailable('postgres');
-const dir = mkdtempSync(join(tmpdir(), 'tsession-blind-'));
-const schema = uniquePrefix('blind');
+const { kinds, cleanup } = await everyStore('blind');
 const opened: SessionStore[] = [];
 afterAll(async () => {
   for (const store of opened) await store.close();
-  rmSync(dir, { recursive: true, force: true });
-  if (postgres) {
-    const admin = new Pool({ connectionString: POSTGRES_URL, max: 1 });
-    await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-    await admin.end();
-  }
+  await cleanup();
 });
-
-const stores: [string, boolean, (label: string) => Promise<SessionStore>][] = [
-  ['MemoryStore', true, async () => new MemoryStore({ sweepIntervalSeconds: 0 })],
-  ['SqliteStore', true, async (label) => new SqliteStore({ path: join(dir, `${label}.db`) })],
-  ['RedisStore', redis, async (label) => new RedisStore({ url: REDIS_URL, prefix: `${uniquePrefix(label)}:` })],
-  [
-    'PostgresStore',
-    postgres,
-    async (label) => {
-      const store = new PostgresStore({ connectionString: POSTGRES_URL, schema, table: label });
-      await store.migrate();
-      return store;
-    },
-  ],
-];
+const stores = kinds.map((kind) => [kind.name, kind.available, kind.open] as const);
 
 interface App {
   url: string;
@@ -105,9 +75,9 @@ async function get(app: App, path: string, cookie?: string, userAgent?: string) 
   return { status: response.status, body, setCookie };
 }
 
-describe.each(stores)('blind writes on %s', (name, available, open) => {
+describe.each(stores)('blind writes on %s', (_name, available, open) => {
   it.skipIf(!available)('start a session and update it in one commit each, with no load', async () => {
-    const app = await startApp(await open(`${name.toLowerCase()}_one`));
+    const app = await startApp(await open());
     const first = await get(app, '/set?k=a&v=1');
     expect(first.status).toBe(200);
     expect(first.setCookie).toMatch(/^tsession=/);
@@ -126,10 +96,10 @@ describe.each(stores)('blind writes on %s', (name, available, open) => {
   });
 
   it.skipIf(!available)('never adopt an id the store does not know: a fresh id holds the write', async () => {
-    const app = await startApp(await open(`${name.toLowerCase()}_unknown`));
+    const app = await startApp(await open());
     const planted = (await get(app, '/set?k=x&v=planted')).setCookie as string;
     // A second app on an empty store: the signed id verifies but is unknown there.
-    const other = await startApp(await open(`${name.toLowerCase()}_unknown2`));
+    const other = await startApp(await open());
     const answer = await get(other, '/set?k=a&v=1', planted);
     expect(answer.status).toBe(200);
     expect(answer.setCookie).toMatch(/^tsession=/);
@@ -141,7 +111,7 @@ describe.each(stores)('blind writes on %s', (name, available, open) => {
   });
 
   it.skipIf(!available)('a read after a blind write in the same request sees it; other keys are kept', async () => {
-    const app = await startApp(await open(`${name.toLowerCase()}_read`));
+    const app = await startApp(await open());
     const cookie = (await get(app, '/set?k=a&v=1')).setCookie as string;
     expect(JSON.parse((await get(app, '/setread?k=b&v=2', cookie)).body)).toEqual({ a: '1', b: '2' });
     expect(JSON.parse((await get(app, '/read', cookie)).body)).toEqual({ a: '1', b: '2' });
@@ -149,7 +119,7 @@ describe.each(stores)('blind writes on %s', (name, available, open) => {
   });
 
   it.skipIf(!available)('keep every one of 30 concurrent blind writes of different keys', async () => {
-    const app = await startApp(await open(`${name.toLowerCase()}_many`));
+    const app = await startApp(await open());
     const cookie = (await get(app, '/set?k=start&v=0')).setCookie as string;
     const answers = await Promise.all(Array.from({ length: 30 }, (_, i) => get(app, `/set?k=k${i}&v=${i}`, cookie)));
     expect(answers.map((a) => a.status)).toEqual(answers.map(() => 200));
@@ -161,7 +131,7 @@ describe.each(stores)('blind writes on %s', (name, available, open) => {
   it.skipIf(!available)(
     'with client binding, load first: another kind of client cannot write into a session',
     async () => {
-      const app = await startApp(await open(`${name.toLowerCase()}_bound`), true);
+      const app = await startApp(await open(), true);
       const firefox = 'Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0';
       const curl = 'curl/8.5.0';
       const cookie = (await get(app, '/set?k=a&v=victim', undefined, firefox)).setCookie as string;

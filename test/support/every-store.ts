@@ -19,8 +19,12 @@ import { POSTGRES_URL, REDIS_URL, serviceAvailable, uniquePrefix } from './servi
 export interface StoreKind {
   readonly name: 'MemoryStore' | 'SqliteStore' | 'RedisStore' | 'PostgresStore';
   readonly available: boolean;
-  /** A new, empty store of this kind; close it when done. */
-  open(): Promise<SessionStore>;
+  /**
+   * A store of this kind; close it when done. Without `shared`, a new, empty one. With it,
+   * every store opened under the same name works over the same data, as two app processes
+   * over one backend do (MemoryStore, which lives in its process, gives the same instance).
+   */
+  open(shared?: string): Promise<SessionStore>;
 }
 
 /** The four stores for a test file labelled `label`, and the cleanup to run in `afterAll`. */
@@ -30,23 +34,35 @@ export async function everyStore(label: string): Promise<{ kinds: StoreKind[]; c
   const dir = mkdtempSync(join(tmpdir(), `tsession-${label}-`));
   const schema = uniquePrefix(label);
   let opened = 0;
+  /** The name a store's data lives under: its own, or the one it shares. */
+  const dataName = (shared: string | undefined) => (shared === undefined ? `s${opened++}` : `shared_${shared}`);
+  const memories = new Map<string, MemoryStore>();
   const kinds: StoreKind[] = [
-    { name: 'MemoryStore', available: true, open: async () => new MemoryStore({ sweepIntervalSeconds: 0 }) },
+    {
+      name: 'MemoryStore',
+      available: true,
+      open: async (shared) => {
+        if (shared === undefined) return new MemoryStore({ sweepIntervalSeconds: 0 });
+        const memory = memories.get(shared) ?? new MemoryStore({ sweepIntervalSeconds: 0 });
+        memories.set(shared, memory);
+        return memory;
+      },
+    },
     {
       name: 'SqliteStore',
       available: true,
-      open: async () => new SqliteStore({ path: join(dir, `s${opened++}.db`) }),
+      open: async (shared) => new SqliteStore({ path: join(dir, `${dataName(shared)}.db`) }),
     },
     {
       name: 'RedisStore',
       available: redis,
-      open: async () => new RedisStore({ url: REDIS_URL, prefix: `${schema}_${opened++}:` }),
+      open: async (shared) => new RedisStore({ url: REDIS_URL, prefix: `${schema}_${dataName(shared)}:` }),
     },
     {
       name: 'PostgresStore',
       available: postgres,
-      open: async () => {
-        const store = new PostgresStore({ connectionString: POSTGRES_URL, schema, table: `t${opened++}` });
+      open: async (shared) => {
+        const store = new PostgresStore({ connectionString: POSTGRES_URL, schema, table: dataName(shared) });
         await store.migrate();
         return store;
       },

@@ -272,11 +272,15 @@ export async function monitorCommands(url: string) {
   return recorder;
 }
 
-/** One node as `CLUSTER NODES` lists it: id, port, whether it is a master, and the slot ranges it serves. */
+/** One node as `CLUSTER NODES` lists it. */
 export interface ClusterNode {
   readonly id: string;
   readonly port: number;
+  readonly flags: readonly string[];
   readonly master: boolean;
+  /** The id of the master a replica follows; `-` for a master. */
+  readonly masterId: string;
+  /** The slot ranges a master serves (`0-5460`, `7000`). */
   readonly slots: readonly string[];
 }
 
@@ -286,8 +290,16 @@ export async function clusterNodes(port: number): Promise<ClusterNode[]> {
     .split('\n')
     .filter(Boolean)
     .map((line) => {
-      const [id = '', address = '', flags = '', , , , , , ...slots] = line.split(' ');
-      return { id, port: Number(/:(\d+)@/.exec(address)?.[1]), master: flags.split(',').includes('master'), slots };
+      const [id = '', address = '', flagList = '', masterId = '', , , , , ...slots] = line.split(' ');
+      const flags = flagList.split(',');
+      return {
+        id,
+        port: Number(/:(\d+)@/.exec(address)?.[1]),
+        flags,
+        master: flags.includes('master'),
+        masterId,
+        slots,
+      };
     });
 }
 

@@ -5,10 +5,7 @@
  * started and ended by each reason. A container without `telemetry` reports nothing, even with
  * an SDK registered globally.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { metrics, trace } from '@opentelemetry/api';
 import {
   AggregationTemporality,
@@ -19,26 +16,15 @@ import {
   PeriodicExportingMetricReader,
 } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { Pool } from 'pg';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { withSessions } from '../../src/adapters/http/index.js';
-import {
-  CookieClientIdManager,
-  type Session,
-  SessionDataContainer,
-  SessionManager,
-  type SessionStore,
-} from '../../src/index.js';
-import { MemoryStore } from '../../src/stores/memory/index.js';
-import { PostgresStore } from '../../src/stores/postgres/index.js';
-import { RedisStore } from '../../src/stores/redis/index.js';
-import { SqliteStore } from '../../src/stores/sqlite/index.js';
+import { CookieClientIdManager, type Session, SessionDataContainer, SessionManager } from '../../src/index.js';
 import { openTelemetry } from '../../src/telemetry/index.js';
 import { listen } from '../adapters/support/node.js';
 import { Gate } from '../adapters/support/routes.js';
 import { CountingStore } from '../adapters/support/store.js';
 import { countCalls, manualClock, SECRET } from '../helpers.js';
-import { POSTGRES_URL, REDIS_URL, serviceAvailable, uniquePrefix } from '../support/services.js';
+import { everyStore } from '../support/every-store.js';
 
 /** An SDK pipeline whose metrics and spans the test reads on demand. */
 function sdk() {
@@ -255,33 +241,9 @@ describe('openTelemetry() on a container', () => {
   });
 });
 
-const redis = await serviceAvailable('redis');
-const postgres = await serviceAvailable('postgres');
-const dir = mkdtempSync(join(tmpdir(), 'tsession-otel-'));
-const schema = uniquePrefix('otel');
-afterAll(async () => {
-  rmSync(dir, { recursive: true, force: true });
-  if (postgres) {
-    const admin = new Pool({ connectionString: POSTGRES_URL, max: 1 });
-    await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-    await admin.end();
-  }
-});
-
-const stores: [string, boolean, () => Promise<SessionStore>][] = [
-  ['MemoryStore', true, async () => new MemoryStore({ sweepIntervalSeconds: 0 })],
-  ['SqliteStore', true, async () => new SqliteStore({ path: join(dir, 'otel.db') })],
-  ['RedisStore', redis, async () => new RedisStore({ url: REDIS_URL, prefix: `${uniquePrefix('otel')}:` })],
-  [
-    'PostgresStore',
-    postgres,
-    async () => {
-      const store = new PostgresStore({ connectionString: POSTGRES_URL, schema, table: 'otel' });
-      await store.migrate();
-      return store;
-    },
-  ],
-];
+const { kinds, cleanup } = await everyStore('otel');
+afterAll(cleanup);
+const stores = kinds.map((kind) => [kind.name, kind.available, () => kind.open()] as const);
 
 describe.each(stores)('openTelemetry() on %s', (name, available, open) => {
   it.skipIf(!available)('counts and traces each round trip the store saw, under its class name', async () => {

@@ -1,40 +1,21 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { Pool } from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { SessionStore } from '../../src/index.js';
-import { MemoryStore } from '../../src/stores/memory/index.js';
-import { PostgresStore } from '../../src/stores/postgres/index.js';
-import { RedisStore } from '../../src/stores/redis/index.js';
-import { SqliteStore } from '../../src/stores/sqlite/index.js';
 import { exportSessions, importSessions } from '../../src/transfer/index.js';
-import { POSTGRES_URL, REDIS_URL, serviceAvailable, uniquePrefix } from '../support/services.js';
+import { everyStore, type StoreKind } from '../support/every-store.js';
 
 const NOW = 1_700_000_000;
 /** Store keys of the form signed ids have (24 base64url characters): import refuses any other. */
 const K_ONE = 'k-one'.padEnd(24, '_');
 const K_TWO = 'k-two'.padEnd(24, '_');
-const dir = mkdtempSync(join(tmpdir(), 'tsession-cross-store-'));
-const schema = uniquePrefix('xstore');
-let pool: Pool;
+const { kinds, cleanup } = await everyStore('xstore');
 const opened: SessionStore[] = [];
-
-type Maker = () => Promise<SessionStore>;
-const makers: Record<string, Maker> = {
-  memory: async () => new MemoryStore(),
-  sqlite: async () => new SqliteStore({ path: join(dir, `${opened.length}.db`) }),
-  redis: async () => new RedisStore({ url: REDIS_URL, prefix: `${uniquePrefix('xstore')}:` }),
-  postgres: async () => {
-    const store = new PostgresStore({ pool, schema, table: `t${opened.length}` });
-    await store.migrate();
-    return store;
-  },
-};
+/** The available stores by short name: memory, sqlite, redis, postgres. */
+const byName = new Map(kinds.filter((k) => k.available).map((k) => [k.name.replace('Store', '').toLowerCase(), k]));
+const names = [...byName.keys()];
 
 async function open(name: string): Promise<SessionStore> {
-  const store = await (makers[name] as Maker)();
+  const store = await (byName.get(name) as StoreKind).open();
   opened.push(store);
   return store;
 }
@@ -63,21 +44,10 @@ async function fill(store: SessionStore): Promise<void> {
   );
 }
 
-const redisUp = await serviceAvailable('redis');
-const postgresUp = await serviceAvailable('postgres');
-const names = ['memory', 'sqlite', ...(redisUp ? ['redis'] : []), ...(postgresUp ? ['postgres'] : [])];
-
 describe('export from one store, import into another, export again: the same lines, createdAt included', () => {
-  beforeAll(() => {
-    if (postgresUp) pool = new Pool({ connectionString: POSTGRES_URL, max: 4 });
-  });
   afterAll(async () => {
     await Promise.all(opened.map((s) => s.close()));
-    if (postgresUp) {
-      await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-      await pool.end();
-    }
-    rmSync(dir, { recursive: true, force: true });
+    await cleanup();
   });
 
   for (const from of names) {
