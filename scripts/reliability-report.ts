@@ -27,6 +27,8 @@ const SECTIONS: readonly [file: string, title: string][] = [
   ['crash', 'Crashes'],
   ['torture', 'Concurrency torture'],
   ['faults-redis', 'Store faults: Redis'],
+  ['faults-redis-failover', 'Store faults: Redis Cluster failover'],
+  ['faults-redis-reshard', 'Store faults: Redis Cluster resharding'],
   ['faults-postgres', 'Store faults: PostgreSQL'],
 ];
 
@@ -162,7 +164,8 @@ function report(
     '',
     'Lost writes count writes whose success response the client received and that the store does not hold.',
     'Recovery is the time from the end of the fault (server started again, relay restored) to the first',
-    'successful response, or for the crash test from spawning the server to its listening.',
+    'successful response; for the crash test, from spawning the server to its listening; for the Cluster',
+    'failover, from the kill of the master to the end of the last 503.',
     '',
     '**Long variants**: `TSESSION_FUZZ_RUNS=50000` (fast-check runs per property), `TSESSION_CRASH_ROUNDS=100`,',
     '`TSESSION_TORTURE=long` (100 clients × 1,000 requests per store).',

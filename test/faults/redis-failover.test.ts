@@ -12,6 +12,7 @@
 import { performance } from 'node:perf_hooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RedisStore } from '../../src/stores/redis/index.js';
+import { recordRow } from '../reliability/record.js';
 import {
   askNode,
   clusterNodes,
@@ -182,6 +183,20 @@ describe.skipIf(!available)('RedisStore on a 3-master + 3-replica Cluster: a mas
           `replica promoted ${((promotedAt - killedAt) / 1000).toFixed(1)} s after the kill, last 503 ${((lastFailure - killedAt) / 1000).toFixed(1)} s after it`,
       );
       if (durable) expect(lost).toBe(0);
+      recordRow('faults-redis-failover', {
+        test: `RedisStore ${mode}: a master of a 3+3 Cluster SIGKILLed under write load`,
+        load: `${CLIENTS} clients writing ledger keys in a loop, ${acknowledged} writes acknowledged`,
+        faults: `the master holding the most sessions SIGKILLed (its replica promoted ${((promotedAt - killedAt) / 1000).toFixed(1)} s later), then restarted as a replica`,
+        inputs: 'none',
+        lostWrites: lost,
+        errors: `HTTP 503 x ${failed.length} of ${during.length} requests during the failover, none before or after`,
+        recoveryMs: Math.round(lastFailure - killedAt),
+        notes:
+          (durable
+            ? 'WAIT 1 after every commit: writes to the shard answer 503 until it has a replica again'
+            : 'asynchronous replication: acknowledged writes can be lost, and are counted') +
+          '; recovery counted from the kill to the end of the last 503',
+      });
     }, 300_000);
   }
 });

@@ -11,13 +11,17 @@ import { Readable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RedisStore } from '../../src/stores/redis/index.js';
 import { exportSessions, importSessions } from '../../src/transfer/index.js';
-import { type LedgerApp, ledgerClient, startLedgerApp } from '../faults/ledger-app.js';
+import { recordRow } from '../reliability/record.js';
+import { line, NOW } from '../stores/import-cases.js';
 import { askNode, moveSlot, type RedisCluster, startRedisCluster } from '../support/redis-cluster.js';
 import { redisBinaryAvailable } from '../support/redis-server.js';
 import { uniquePrefix } from '../support/services.js';
-import { line, NOW } from './import-cases.js';
+import { type LedgerApp, ledgerClient, startLedgerApp } from './ledger-app.js';
 
 const available = await redisBinaryAvailable();
+/** A row of docs/reliability.md (.tmp/reliability/faults-redis-reshard.json). */
+const row = (test: string, fields: Omit<Parameters<typeof recordRow>[1], 'test' | 'inputs' | 'recoveryMs'>) =>
+  recordRow('faults-redis-reshard', { test: `RedisStore ${test}`, inputs: 'none', recoveryMs: null, ...fields });
 
 describe.skipIf(!available)('RedisStore on a 3-master + 3-replica Cluster resharded under a running app', () => {
   let cluster: RedisCluster;
@@ -69,6 +73,13 @@ describe.skipIf(!available)('RedisStore on a 3-master + 3-replica Cluster reshar
       expect(await client.lost()).toBe(0);
       expect(client.acknowledged).toBe(6);
       expect((await keysPerPort(prefix)).get(to)).toEqual([sessionKey]);
+      row(`${mode}: a session's slot resharded under a running app`, {
+        load: '1 client: 3 writes, the move, a blind write, 2 writes',
+        faults: 'its slot moved with its keys to another master (IMPORTING, MIGRATING, MIGRATE, SETSLOT NODE)',
+        lostWrites: 0,
+        errors: 'none',
+        notes: 'the first request after the move is a blind write, so no load refreshes the slot map before it',
+      });
     }, 60_000);
 
     it(`${mode}: a bulk import into a moved slot writes every record and reports them imported`, async () => {
@@ -89,6 +100,13 @@ describe.skipIf(!available)('RedisStore on a 3-master + 3-replica Cluster reshar
       const exported: string[] = [];
       for await (const text of exportSessions(store, NOW)) exported.push(text.trimEnd());
       expect(exported.sort()).toEqual([line('first'), ...lines].sort());
+      row(`${mode}: a bulk import into a resharded slot`, {
+        load: 'importSessions of 41 records over 3 masters',
+        faults: "one record's slot moved to another master after the client read the slot map",
+        lostWrites: 0,
+        errors: 'none',
+        notes: '41 imported, exported back identically',
+      });
     }, 60_000);
   }
 });
