@@ -22,6 +22,7 @@ import {
 } from '../support/redis-cluster.js';
 import { redisBinaryAvailable } from '../support/redis-server.js';
 import { uniquePrefix } from '../support/services.js';
+import { heapAfterGc } from './app.js';
 import { type LedgerAnswer, type LedgerApp, type LedgerClient, ledgerClient, startLedgerApp } from './ledger-app.js';
 
 const available = await redisBinaryAvailable();
@@ -116,6 +117,8 @@ describe.skipIf(!available)('RedisStore on a 3-master + 3-replica Cluster: a mas
       const survivor = masters.find((m) => m !== victim) as RedisServer;
       const victimId = (await clusterNodes(survivor.port)).find((n) => n.port === victim.port)?.id;
 
+      // The test process's heap around the failover: an earlier version of this test grew to its limit here.
+      const heapBefore = await heapAfterGc();
       // During: every client writes in a loop (backing off 20 ms after a 503) until told to stop.
       const during: LedgerAnswer[] = [];
       let stop = false;
@@ -163,6 +166,7 @@ describe.skipIf(!available)('RedisStore on a 3-master + 3-replica Cluster: a mas
       });
 
       // After: every answer is a 200 again, and no write the app acknowledged is missing (durable).
+      const heapGrowthMb = ((await heapAfterGc()) - heapBefore) / 1024 / 1024;
       const afterStart = clients.map((c) => c.answers.length);
       for (let round = 0; round < 3; round++) await Promise.all(clients.map((c) => c.put()));
       const after = clients.flatMap((c, i) => c.answers.slice(afterStart[i]));
@@ -180,7 +184,8 @@ describe.skipIf(!available)('RedisStore on a 3-master + 3-replica Cluster: a mas
       const lastFailure = Math.max(killedAt, ...failed.map((a) => a.sentAt + a.ms));
       report(
         `${mode}: ${acknowledged} writes acknowledged, ${lost} lost; ${failed.length} answered 503 of ${during.length} during the failover; ` +
-          `replica promoted ${((promotedAt - killedAt) / 1000).toFixed(1)} s after the kill, last 503 ${((lastFailure - killedAt) / 1000).toFixed(1)} s after it`,
+          `replica promoted ${((promotedAt - killedAt) / 1000).toFixed(1)} s after the kill, last 503 ${((lastFailure - killedAt) / 1000).toFixed(1)} s after it; ` +
+          `test process heap ${heapGrowthMb >= 0 ? '+' : ''}${heapGrowthMb.toFixed(1)} MB over the failover (after GC)`,
       );
       if (durable) expect(lost).toBe(0);
       recordRow('faults-redis-failover', {
