@@ -19,6 +19,12 @@ import { uniquePrefix } from '../support/services.js';
 import { type LedgerApp, ledgerClient, startLedgerApp } from './ledger-app.js';
 
 const available = await redisBinaryAvailable();
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Calls of `command` on the server on `port` since its last CONFIG RESETSTAT. */
+const commandCalls = async (port: number, command: string) =>
+  Number(
+    new RegExp(`^cmdstat_${command}:calls=(\\d+)`, 'm').exec(await askNode(port, ['INFO', 'commandstats']))?.[1] ?? 0,
+  );
 /** A row of docs/reliability.md (.tmp/reliability/faults-redis-reshard.json). */
 const row = (test: string, fields: Omit<Parameters<typeof recordRow>[1], 'test' | 'inputs' | 'recoveryMs'>) =>
   recordRow('faults-redis-reshard', { test: `RedisStore ${test}`, inputs: 'none', recoveryMs: null, ...fields });
@@ -79,6 +85,69 @@ describe.skipIf(!available)('RedisStore on a 3-master + 3-replica Cluster reshar
         lostWrites: 0,
         errors: 'none',
         notes: 'the first request after the move is a blind write, so no load refreshes the slot map before it',
+      });
+    }, 60_000);
+
+    it(`${mode}: while a session's slot is migrating (the old owner answers ASK), every request answers 200, none lost`, async () => {
+      const prefix = `${uniquePrefix('reshard-ask')}:`;
+      store = open(prefix);
+      app = await startLedgerApp(store);
+      const client = ledgerClient(app.url);
+      for (let i = 0; i < 3; i++) expect((await client.put()).status).toBe(200);
+      const [sessionKey] = [...(await keysPerPort(prefix)).values()].flat();
+      const during: number[] = [];
+      await moveSlot(cluster, await slotOf(sessionKey as string), {
+        midway: async ({ to }) => {
+          await askNode(to, ['CONFIG', 'RESETSTAT']);
+          during.push((await client.put(true)).status);
+          for (let i = 0; i < 3; i++) during.push((await client.put()).status);
+          // The requests reached the importing node through ASK (each command after ASKING).
+          expect(await commandCalls(to, 'asking')).toBeGreaterThan(0);
+        },
+      });
+      for (let i = 0; i < 3; i++) expect((await client.put()).status).toBe(200);
+      expect(app.unexpected).toEqual([]);
+      expect(during).toEqual([200, 200, 200, 200]);
+      expect(await client.lost()).toBe(0);
+      row(`${mode}: requests while a session's slot is migrating`, {
+        load: '1 client: 3 writes, then during the migration a blind write and 3 writes, then 3 writes',
+        faults: 'its keys migrated to another master, the slot not yet reassigned: the old owner answers ASK',
+        lostWrites: 0,
+        errors: 'none',
+        notes: 'every request answered 200; the commits reached the importing node after ASKING',
+      });
+    }, 60_000);
+
+    it(`${mode}: a bulk import while a slot is migrating writes every record once the migration ends`, async () => {
+      const prefix = `${uniquePrefix('reshard-import-ask')}:`;
+      store = open(prefix);
+      const importing = store;
+      const read = (lines: string[]) => Readable.from(lines.map((l) => `${l}\n`).join(''));
+      const options = { now: NOW, clientKeys: 'thirdParty' } as const;
+      expect(await importSessions(store, read([line('first')]), options)).toMatchObject({ imported: 1 });
+      const lines = ['migrating', ...Array.from({ length: 40 }, (_, i) => `s${i}`)].map((key) => line(key));
+      let imported: Promise<unknown> | undefined;
+      await moveSlot(cluster, await slotOf(`${prefix}{migrating}`), {
+        // The old owner answers ASK for the new record and the importing node TRYAGAIN (its keys
+        // are on neither node yet): the import waits and sends again until the slot is reassigned.
+        midway: async ({ to }) => {
+          await askNode(to, ['CONFIG', 'RESETSTAT']);
+          imported = importSessions(importing, read(lines), options);
+          for (let i = 0; i < 200 && (await commandCalls(to, 'asking')) === 0; i++) await sleep(10);
+          expect(await commandCalls(to, 'asking')).toBeGreaterThan(0);
+        },
+      });
+      expect(await imported).toEqual({ imported: 41, skipped: 0, problems: [] });
+      const exported: string[] = [];
+      for await (const text of exportSessions(store, NOW)) exported.push(text.trimEnd());
+      expect(exported.sort()).toEqual([line('first'), ...lines].sort());
+      row(`${mode}: a bulk import while a slot is migrating`, {
+        load: 'importSessions of 41 records over 3 masters',
+        faults: "one new record's slot migrating: ASK from the old owner, TRYAGAIN from the importing node",
+        lostWrites: 0,
+        errors: 'none',
+        notes:
+          'the import sent the record again (100 ms apart) until the slot was reassigned: 41 imported, exported back identically',
       });
     }, 60_000);
 

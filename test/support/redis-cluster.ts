@@ -317,9 +317,14 @@ const serves = (slots: readonly string[], slot: number) =>
  * SETSLOT NODE on the target, the source and the third master. Resolves, once every node
  * of the Cluster sees the target as the slot's owner, the ports of the old and new owner.
  * A client that read the slot map before keeps sending the slot's commands to the old owner,
- * which answers MOVED.
+ * which answers MOVED. `midway` runs once the keys are migrated but the slot is not yet
+ * reassigned, while the source answers ASK for the keys it no longer holds.
  */
-export async function moveSlot(cluster: RedisCluster, slot: number): Promise<{ from: number; to: number }> {
+export async function moveSlot(
+  cluster: RedisCluster,
+  slot: number,
+  options: { midway?: (ports: { from: number; to: number }) => Promise<void> } = {},
+): Promise<{ from: number; to: number }> {
   const anyPort = cluster.ports[0] as number;
   const masters = (await clusterNodes(anyPort)).filter((n) => n.master);
   const from = masters.find((n) => serves(n.slots, slot));
@@ -340,6 +345,8 @@ export async function moveSlot(cluster: RedisCluster, slot: number): Promise<{ f
   } finally {
     source.disconnect();
   }
+  // Every key is on the target, and the source still owns the slot: it answers ASK for them.
+  await options.midway?.({ from: from.port, to: to.port });
   for (const node of [to, from, third]) await askNode(node.port, ['CLUSTER', 'SETSLOT', s, 'NODE', to.id]);
   await waitFor(`slot ${slot} on ${to.port} as every node sees it`, async () => {
     for (const port of cluster.ports) {

@@ -1,4 +1,3 @@
-import type { Cluster, Redis } from 'ioredis';
 import { StoreUnavailableError } from '../../errors.js';
 import { ioredis } from './options.js';
 
@@ -54,26 +53,4 @@ export async function withTimeout<T>(task: () => Promise<T>, ms: number): Promis
   } finally {
     clearTimeout(timer);
   }
-}
-
-/**
- * True for a `MOVED` reply: the command reached a node that no longer serves its slot (the
- * Cluster was resharded, or failed over, since the client read its slot map) and did not run.
- */
-export function isMoved(error: unknown): boolean {
-  return error instanceof ioredis().ReplyError && (error as Error).message.startsWith('MOVED ');
-}
-
-/**
- * Re-reads a Cluster client's slot map. ioredis does this by itself when a single command
- * is answered `MOVED`, and it resends a pipeline whose every reply is the same `MOVED`, but
- * not a pipeline in which another command ran (a commit script answered `MOVED` while its
- * `WAIT` answered, in durable mode): that client would send the slot's writes to the old
- * node until its next periodic refresh.
- */
-export function refreshSlots(client: Redis | Cluster): Promise<void> {
-  if (!client.isCluster) return Promise.resolve();
-  return new Promise((resolve, reject) =>
-    (client as Cluster).refreshSlotsCache((error) => (error ? reject(error) : resolve())),
-  );
 }

@@ -13,37 +13,33 @@ import type {
   StoredSession,
   SweepOptions,
 } from '../types.js';
-import { isMoved, mapRedisError, refreshSlots, withTimeout } from './errors.js';
+import { mapRedisError, withTimeout } from './errors.js';
 import { pipelineImport } from './import-batch.js';
 import { decodeRecord, decodeScanned, expiryIndexKey, matchPattern, principalSetKey, redisKey } from './layout.js';
 import { dataNodes, pipelined, scanKeys } from './node-scan.js';
 import { createClient, type RedisStoreOptions, type ResolvedRedisOptions, resolveOptions } from './options.js';
+import { MAX_SENDS, prepareResends, type Resend, resendOf, sendScripts } from './redirects.js';
 import {
   COMMIT_COMMAND,
-  COMMIT_LUA,
   type CommitReply,
   commitArgs,
-  DESTROY_LUA,
-  PRINCIPAL_INDEX_LUA,
-  PRINCIPAL_PRUNE_LUA,
-  RETIRE_LUA,
+  DESTROY_COMMAND,
+  PRINCIPAL_INDEX_COMMAND,
+  PRINCIPAL_PRUNE_COMMAND,
+  RETIRE_COMMAND,
   refusalOf,
   replacedArgs,
-  SWEEP_LUA,
+  SCRIPTS,
+  SWEEP_COMMAND,
 } from './scripts.js';
 import { keySlot, slotTags } from './slots.js';
 
-const RETIRE_COMMAND = 'tsessionRetireV1';
-const PRINCIPAL_INDEX_COMMAND = 'tsessionPrincipalIndexV1';
-const PRINCIPAL_PRUNE_COMMAND = 'tsessionPrincipalPruneV1';
 /**
  * How long, in seconds, a member of a principal's index is kept although its record does
  * not (yet) hold the principal: far longer than any commit takes between adding its record
  * to the index and applying it, so a reader never unlists a record being committed.
  */
 const PRINCIPAL_GRACE_SECONDS = 300;
-const DESTROY_COMMAND = 'tsessionDestroyV1';
-const SWEEP_COMMAND = 'tsessionSweepV1';
 /** Expired members read from one expiry index per sweep step. */
 const SWEEP_BATCH = 500;
 /** Expiry indexes (Cluster slots) swept at once: their commands share the connections as pipelines. */
@@ -110,12 +106,7 @@ export class RedisStore implements SessionStore {
     this.client = options.client ?? createClient(options.url as string, this.#options.timeoutMs);
     // Errors reach callers as StoreUnavailableError; without a listener ioredis would log each reconnect attempt.
     if (this.#owned) this.client.on('error', (error) => (this.#lastError = error));
-    this.client.defineCommand(COMMIT_COMMAND, { lua: COMMIT_LUA });
-    this.client.defineCommand(RETIRE_COMMAND, { lua: RETIRE_LUA, numberOfKeys: 2 });
-    this.client.defineCommand(DESTROY_COMMAND, { lua: DESTROY_LUA, numberOfKeys: 2 });
-    this.client.defineCommand(SWEEP_COMMAND, { lua: SWEEP_LUA });
-    this.client.defineCommand(PRINCIPAL_INDEX_COMMAND, { lua: PRINCIPAL_INDEX_LUA, numberOfKeys: 1 });
-    this.client.defineCommand(PRINCIPAL_PRUNE_COMMAND, { lua: PRINCIPAL_PRUNE_LUA, numberOfKeys: 1 });
+    for (const [name, script] of Object.entries(SCRIPTS)) this.client.defineCommand(name, script);
     this.capabilities = {
       limit: false,
       atomicRegenerate: !this.client.isCluster,
@@ -252,7 +243,7 @@ export class RedisStore implements SessionStore {
     await this.#call(async () => {});
     const { graceMs, timeoutMs, waitReplicas, waitMs } = this.#options;
     const keys = (clientKey: string): [string, string] => [this.#key(clientKey), this.#indexOf(clientKey)];
-    const context = { client: this.client, commit: COMMIT_COMMAND, destroy: DESTROY_COMMAND, keys };
+    const context = { client: this.client, keys };
     await this.#indexImportedPrincipals(records, now);
     return pipelineImport({ ...context, graceMs, timeoutMs, waitReplicas, waitMs }, records, now, options);
   }
@@ -347,11 +338,16 @@ export class RedisStore implements SessionStore {
     const { waitReplicas, waitMs } = this.#options;
     if (waitReplicas === 0) return this.#call(() => this.#scripted(command)(...args));
     const results = await this.#call(async () => {
-      // A script answered MOVED did not run: read the slot map again and send once more.
-      const first = await this.#writeAndWait(command, args);
-      if (!isMoved(first[0]?.[0])) return first;
-      await refreshSlots(this.client);
-      return this.#writeAndWait(command, args);
+      const calls = [{ command, args }];
+      const wait = { replicas: waitReplicas, ms: waitMs };
+      // A redirected script did not run: it is sent again where the redirection says (redirects.ts).
+      let resend: Resend | undefined;
+      for (let sent = 1; ; sent++) {
+        const replies = await sendScripts(this.client, calls, wait, resend?.importing);
+        resend = sent < MAX_SENDS ? resendOf(this.client, replies[0]?.[0]) : undefined;
+        if (resend === undefined) return replies;
+        await prepareResends(this.client, [resend]);
+      }
     });
     const [[scriptError, reply] = [null, undefined], [waitError, acked] = [null, 0]] = results;
     if (scriptError) throw mapRedisError(scriptError);
@@ -363,17 +359,6 @@ export class RedisStore implements SessionStore {
       );
     }
     return reply;
-  }
-
-  /** The script and a `WAIT` in one pipeline, to the node the client maps the key's slot to: their replies. */
-  async #writeAndWait(command: string, args: (string | number)[]): Promise<[Error | null, unknown][]> {
-    const pipeline = this.client.pipeline() as unknown as Scripted & {
-      wait: Scripted[string];
-      exec: () => Promise<[Error | null, unknown][] | null>;
-    };
-    (pipeline[command] as Scripted[string]).call(pipeline, ...args);
-    pipeline.wait(this.#options.waitReplicas, this.#options.waitMs);
-    return (await pipeline.exec()) ?? [];
   }
 
   /**

@@ -14,6 +14,11 @@ export type CommitReply = (string | number)[];
 
 /** The name under which the commit script is defined on the ioredis client (EVALSHA, EVAL on NOSCRIPT). */
 export const COMMIT_COMMAND = 'tsessionCommitV1';
+export const RETIRE_COMMAND = 'tsessionRetireV1';
+export const DESTROY_COMMAND = 'tsessionDestroyV1';
+export const SWEEP_COMMAND = 'tsessionSweepV1';
+export const PRINCIPAL_INDEX_COMMAND = 'tsessionPrincipalIndexV1';
+export const PRINCIPAL_PRUNE_COMMAND = 'tsessionPrincipalPruneV1';
 
 /** Fixed ARGV slots of {@link COMMIT_LUA}; the writes follow, {@link WRITE_ARGS} slots each. */
 export const COMMIT_FIXED_ARGS = 12;
@@ -358,6 +363,22 @@ redis.call('ZREM', KEYS[2], member(KEYS[1]))
 if live then return 1 end
 return 0
 `;
+
+/** A script as `defineCommand` takes it: one without `numberOfKeys` takes the count as its first argument. */
+export interface ScriptDefinition {
+  readonly lua: string;
+  readonly numberOfKeys?: number;
+}
+
+/** The store's Lua scripts by command name (defined on the client by `RedisStore`). */
+export const SCRIPTS: Readonly<Record<string, ScriptDefinition>> = {
+  [COMMIT_COMMAND]: { lua: COMMIT_LUA },
+  [RETIRE_COMMAND]: { lua: RETIRE_LUA, numberOfKeys: 2 },
+  [DESTROY_COMMAND]: { lua: DESTROY_LUA, numberOfKeys: 2 },
+  [SWEEP_COMMAND]: { lua: SWEEP_LUA },
+  [PRINCIPAL_INDEX_COMMAND]: { lua: PRINCIPAL_INDEX_LUA, numberOfKeys: 1 },
+  [PRINCIPAL_PRUNE_COMMAND]: { lua: PRINCIPAL_PRUNE_LUA, numberOfKeys: 1 },
+};
 
 /**
  * The commit script's ARGV for a delta (see `COMMIT_LUA`). `writes` are the delta's
