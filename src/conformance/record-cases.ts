@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import type { SessionDelta } from '../stores/types.js';
+import type { SessionDelta, StoredSession } from '../stores/types.js';
 import { create, entriesOf, type Harness, loadLive, PKG, put, rejectsConflict, T0 } from './harness.js';
 
 /** Load, create, expiry, touch and destroy of single records. */
@@ -28,6 +28,17 @@ export function recordCases({ t, store }: Harness): void {
         'app.data › b': ['{"x":[1,2]}', 1],
         'other.pkg › a': ['"other pkg"', 1],
       });
+    });
+
+    t.it('loadNow, on a store that has it, answers as load does: a record, a missing key, an expired one', async () => {
+      const loadNow = store().loadNow?.bind(store());
+      // Optional: a store without it is read through load alone (and passes here with nothing to check).
+      if (loadNow === undefined) return;
+      await create(store(), 'k1', [put('a', '"1"')], { expiresAt: T0 + 10 });
+      assert.deepEqual(loadNow('k1', T0), await store().load('k1', T0));
+      assert.deepEqual(entriesOf(loadNow('k1', T0 + 10) as StoredSession), { 'app.data › a': ['"1"', 1] });
+      assert.equal(loadNow('k1', T0 + 11), undefined);
+      assert.equal(loadNow('missing', T0), undefined);
     });
 
     t.it('a create with no writes makes an empty live record', async () => {

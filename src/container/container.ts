@@ -183,6 +183,22 @@ export class SessionDataContainer {
     clearInterval(this.#sweeper);
   }
 
+  /**
+   * True when {@link loadNow} answers: the store loads synchronously (`SessionStore.loadNow`)
+   * and no telemetry times the call (its spans and durations follow the promise).
+   */
+  get loadsNow(): boolean {
+    return this.store.loadNow !== undefined && this.#probe === undefined;
+  }
+
+  /** {@link load} without a promise, when {@link loadsNow}. Throws what the store throws. */
+  loadNow(clientKey: string): StoredSession | undefined {
+    this.operations.loads++;
+    const now = this.clock();
+    const record = (this.store.loadNow as NonNullable<SessionStore['loadNow']>).call(this.store, clientKey, now);
+    return record && !this.isExpired(record, now) ? record : undefined;
+  }
+
   /** The client's live record, or undefined when it has none or it has expired (SPEC 24, 26). */
   async load(clientKey: string): Promise<StoredSession | undefined> {
     this.operations.loads++;

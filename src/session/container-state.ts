@@ -165,23 +165,41 @@ export class ContainerState implements PackageGuard {
    * request has no id to load. Later calls share the first load.
    */
   load(key: string | undefined): Promise<this> {
-    this.#loading ??= (key === undefined ? Promise.resolve(undefined) : this.container.load(key)).then((record) => {
-      // A record bound to another client's fingerprint is, for this request, no record at all.
-      this.#record = record && this.#boundHere(record) ? record : undefined;
-      this.#loaded = true;
-      // Writes made before the load now go through the package data, as if made after it.
-      const blind = this.#blind;
-      this.#blind = undefined;
-      // Made while the session was open, applied perhaps once its commit has begun.
-      this.#applyingBlind = true;
+    if (this.#loading !== undefined) return this.#loading;
+    if (key === undefined || this.container.loadsNow) {
+      // Nothing to wait for: the state is loaded before this returns (see `loaded`).
       try {
-        for (const write of blind ?? []) applyBlind(this.packageData(write.pkg), write);
-      } finally {
-        this.#applyingBlind = false;
+        this.#loading = Promise.resolve(this.#settle(key === undefined ? undefined : this.container.loadNow(key)));
+      } catch (error) {
+        this.#loading = Promise.reject(error);
       }
-      return this;
-    });
+      return this.#loading;
+    }
+    this.#loading = this.container.load(key).then((record) => this.#settle(record));
     return this.#loading;
+  }
+
+  /** True once the load has resolved: {@link packageData} can be made. */
+  get loaded(): boolean {
+    return this.#loaded;
+  }
+
+  /** Takes the loaded record, and replays the blind writes made before it through the package data. */
+  #settle(record: StoredSession | undefined): this {
+    // A record bound to another client's fingerprint is, for this request, no record at all.
+    this.#record = record && this.#boundHere(record) ? record : undefined;
+    this.#loaded = true;
+    // Writes made before the load now go through the package data, as if made after it.
+    const blind = this.#blind;
+    this.#blind = undefined;
+    // Made while the session was open, applied perhaps once its commit has begun.
+    this.#applyingBlind = true;
+    try {
+      for (const write of blind ?? []) applyBlind(this.packageData(write.pkg), write);
+    } finally {
+      this.#applyingBlind = false;
+    }
+    return this;
   }
 
   #boundHere(record: StoredSession): boolean {

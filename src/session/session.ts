@@ -92,11 +92,17 @@ export class Session {
    */
   get<T extends object>(pkg: PackageDefinition<string, T>): Promise<PackageData<T>>;
   get<P extends string>(pkg: P): Promise<PackageData<PackageShape<P>>>;
-  async get(pkg: PackageRef): Promise<PackageData<Record<string, unknown>>> {
-    this.#assertOpen();
-    const id = this.#packageId(pkg);
-    const state = await this.#loadedState(id);
-    return state.packageData(id);
+  get(pkg: PackageRef): Promise<PackageData<Record<string, unknown>>> {
+    // Not async: on a store that loads synchronously, a read allocates one promise, not one per layer.
+    try {
+      this.#assertOpen();
+      const id = this.#packageId(pkg);
+      const state = this.#stateOf(this.#context.containerFor(id));
+      const loading = state.load(this.#id.reading?.key);
+      return state.loaded ? Promise.resolve(state.packageData(id)) : loading.then((loaded) => loaded.packageData(id));
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /**

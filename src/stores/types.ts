@@ -238,6 +238,13 @@ export interface SessionStore {
   readonly capabilities: StoreCapabilities;
   /** The client's record if it exists and `now <= expiresAt`, in one round trip. */
   load(key: string, now: number): Promise<StoredSession | undefined>;
+  /**
+   * The same answer as {@link load}, returned rather than promised, for a store whose load
+   * does no I/O the event loop must wait for (memory, SQLite). Optional: when present, the
+   * container reads through it, and a request's read saves the promises of every layer
+   * between the handler and the store. Throws where `load` would reject.
+   */
+  loadNow?(key: string, now: number): StoredSession | undefined;
   /** Applies a delta atomically: all of it, or nothing. */
   commit(key: string, delta: SessionDelta, now: number): Promise<CommitResult>;
   /** Deletes a record. Resolves true when there was one. */

@@ -120,6 +120,15 @@ export class MemoryStore implements SessionStore {
   }
 
   async load(key: string, now: number): Promise<StoredSession | undefined> {
+    return this.#live(key, now);
+  }
+
+  /** {@link load} without a promise: nothing here waits. */
+  loadNow(key: string, now: number): StoredSession | undefined {
+    return this.#live(key, now);
+  }
+
+  #live(key: string, now: number): StoredSession | undefined {
     const record = this.#records.get(key);
     return record && isLive(record, now) ? record : undefined;
   }

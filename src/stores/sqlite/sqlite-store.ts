@@ -102,6 +102,15 @@ export class SqliteStore implements SessionStore {
   }
 
   async load(key: string, now: number): Promise<StoredSession | undefined> {
+    return this.#load(key, now);
+  }
+
+  /** {@link load} without a promise: better-sqlite3 reads synchronously. */
+  loadNow(key: string, now: number): StoredSession | undefined {
+    return this.#load(key, now);
+  }
+
+  #load(key: string, now: number): StoredSession | undefined {
     const rows = this.#run('load', () => this.#sql.load.all({ key, now }));
     const first = rows[0];
     if (first === undefined) return undefined;
