@@ -5,6 +5,9 @@ import type { EntryWrite, ReplacedEntry, SessionDelta, StoredEntry, StoredSessio
 import { PackageData, type PackageGuard } from './package-data.js';
 import type { PackageDefinition } from './package-definition.js';
 
+/** The entries of a cleared or missing record. */
+const NO_ENTRIES: readonly StoredEntry[] = Object.freeze([]);
+
 export { INTERNAL_PACKAGE };
 
 /** A write made without reading: see {@link ContainerState.blindWrite}. */
@@ -271,7 +274,8 @@ export class ContainerState implements PackageGuard {
   packageData<T extends object>(pkg: string): PackageData<T> {
     let data = this.#packages.get(pkg);
     if (!data) {
-      const entries = this.#cleared ? [] : (this.#record?.entries.filter((e) => e.pkg === pkg) ?? []);
+      // The whole record's entries: the package data keeps its own (no filtered copy per request).
+      const entries = this.#cleared ? NO_ENTRIES : (this.#record?.entries ?? NO_ENTRIES);
       data = PackageData.create(pkg, entries, this.container.codec, this, this.#definitions?.get(pkg));
       this.#packages.set(pkg, data);
     }

@@ -60,9 +60,10 @@ export class PackageData<T extends object = Record<string, unknown>>
   readonly #definition: PackageDefinition | undefined;
 
   /**
-   * @internal Made by `Session`; apps get instances from `session.get()`. With a definition,
-   * the stored values are decoded and validated now, by its `onInvalid` policy (it throws
-   * `SessionValidationError` under `'fail'`).
+   * @internal Made by `Session`; apps get instances from `session.get()`, from the record's
+   * entries (those of other packages are skipped). With a definition, the stored values are
+   * decoded and validated now, by its `onInvalid` policy (it throws `SessionValidationError`
+   * under `'fail'`).
    */
   static create<T extends object>(
     pkg: string,
@@ -87,6 +88,7 @@ export class PackageData<T extends object = Record<string, unknown>>
     this.#guard = guard;
     this.#definition = definition;
     for (const entry of entries) {
+      if (entry.pkg !== pkg) continue;
       this.#slots.set(entry.key, {
         encoded: entry.value,
         version: entry.version,

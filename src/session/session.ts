@@ -247,7 +247,7 @@ export class Session {
     try {
       const blind = this.#blindOnlyState();
       if (blind) return this.#writeBlind(blind);
-      if (this.#states.some((s) => s.blindOnly)) return this.#loadThenWrite();
+      for (const state of this.#states) if (state.blindOnly) return this.#loadThenWrite();
       plans = this.#checkedPlans();
       if (plans.length === 0 && this.#id.ended === undefined) return this.#done(plans);
     } catch (error) {
@@ -307,11 +307,16 @@ export class Session {
   }
 
   #done(plans: readonly ContainerCommit[]): readonly HeaderEntry[] {
-    this.#headers = this.#id.headers({
-      created: plans.some((p) => p.delta.create),
-      known: this.#states.some((s) => s.record !== undefined),
-      touched: plans.some((p) => p.delta.touch !== undefined),
-    });
+    // Loops, not closures: this runs on every request, read-only ones included.
+    let created = false;
+    let touched = false;
+    for (const { delta } of plans) {
+      created ||= delta.create === true;
+      touched ||= delta.touch !== undefined;
+    }
+    let known = false;
+    for (const state of this.#states) known ||= state.record !== undefined;
+    this.#headers = this.#id.headers({ created, known, touched });
     this.#phase = 'done';
     return this.#headers;
   }
@@ -360,7 +365,8 @@ export class Session {
   }
 
   #stateOf(container: SessionDataContainer): ContainerState {
-    let state = this.#states.find((s) => s.container === container);
+    let state: ContainerState | undefined;
+    for (const held of this.#states) if (held.container === container) state = held;
     if (!state) {
       state = new ContainerState(container, this, this.#fingerprint(), this.#context.definitions);
       this.#states.push(state);
