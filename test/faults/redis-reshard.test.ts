@@ -62,15 +62,22 @@ describe.skipIf(!available)('RedisStore on a 3-master + 3-replica Cluster reshar
     const open = (prefix: string) =>
       new RedisStore({ url: cluster.url, prefix, ...(durable && { waitReplicas: 1, waitTimeoutSeconds: 1 }) });
 
-    it(`${mode}: after a session's slot moved, every request (a blind write first) answers 200 and no acknowledged write is lost`, async () => {
-      const prefix = `${uniquePrefix('reshard')}:`;
+    /** A ledger app over a store of this mode, and a client whose session holds 3 acknowledged writes. */
+    const sessionWithWrites = async (label: string) => {
+      const prefix = `${uniquePrefix(label)}:`;
       store = open(prefix);
-      app = await startLedgerApp(store);
-      const client = ledgerClient(app.url);
+      const started = await startLedgerApp(store);
+      app = started;
+      const client = ledgerClient(started.url);
       for (let i = 0; i < 3; i++) expect((await client.put()).status).toBe(200);
       const [sessionKey] = [...(await keysPerPort(prefix)).values()].flat();
       expect(sessionKey).toBeDefined();
-      const { to } = await moveSlot(cluster, await slotOf(sessionKey as string));
+      return { prefix, client, sessionKey: sessionKey as string, app: started };
+    };
+
+    it(`${mode}: after a session's slot moved, every request (a blind write first) answers 200 and no acknowledged write is lost`, async () => {
+      const { prefix, client, sessionKey, app } = await sessionWithWrites('reshard');
+      const { to } = await moveSlot(cluster, await slotOf(sessionKey));
 
       // A blind write first: a load would have met the MOVED alone and refreshed the client's map.
       expect((await client.put(true)).status).toBe(200);
@@ -89,14 +96,9 @@ describe.skipIf(!available)('RedisStore on a 3-master + 3-replica Cluster reshar
     }, 60_000);
 
     it(`${mode}: while a session's slot is migrating (the old owner answers ASK), every request answers 200, none lost`, async () => {
-      const prefix = `${uniquePrefix('reshard-ask')}:`;
-      store = open(prefix);
-      app = await startLedgerApp(store);
-      const client = ledgerClient(app.url);
-      for (let i = 0; i < 3; i++) expect((await client.put()).status).toBe(200);
-      const [sessionKey] = [...(await keysPerPort(prefix)).values()].flat();
+      const { client, sessionKey, app } = await sessionWithWrites('reshard-ask');
       const during: number[] = [];
-      await moveSlot(cluster, await slotOf(sessionKey as string), {
+      await moveSlot(cluster, await slotOf(sessionKey), {
         midway: async ({ to }) => {
           await askNode(to, ['CONFIG', 'RESETSTAT']);
           during.push((await client.put(true)).status);
