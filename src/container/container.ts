@@ -184,18 +184,23 @@ export class SessionDataContainer {
   }
 
   /**
-   * True when {@link loadNow} answers: the store loads synchronously (`SessionStore.loadNow`)
-   * and no telemetry times the call (its spans and durations follow the promise).
+   * True when {@link loadNow} answers: the store loads synchronously (`SessionStore.loadNow`),
+   * and the telemetry, if any, can time a synchronous call (`TelemetryProbe.storeCallNow`).
    */
   get loadsNow(): boolean {
-    return this.store.loadNow !== undefined && this.#probe === undefined;
+    return this.store.loadNow !== undefined && (this.#probe === undefined || this.#probe.storeCallNow !== undefined);
   }
 
   /** {@link load} without a promise, when {@link loadsNow}. Throws what the store throws. */
   loadNow(clientKey: string): StoredSession | undefined {
     this.operations.loads++;
     const now = this.clock();
-    const record = (this.store.loadNow as NonNullable<SessionStore['loadNow']>).call(this.store, clientKey, now);
+    const store = this.store as SessionStore & Required<Pick<SessionStore, 'loadNow'>>;
+    const probe = this.#probe;
+    // The closure only with telemetry, as in `load`.
+    const record = probe?.storeCallNow
+      ? probe.storeCallNow('load', () => store.loadNow(clientKey, now))
+      : store.loadNow(clientKey, now);
     return record && !this.isExpired(record, now) ? record : undefined;
   }
 

@@ -24,6 +24,11 @@ export interface TelemetryProbe {
    * time it, count it by outcome and wrap it in a span.
    */
   storeCall<T>(operation: StoreOperation, call: () => Promise<T>): Promise<T>;
+  /**
+   * {@link storeCall} for a call that answers synchronously (a store's `loadNow`): returns or
+   * throws as `call` does. Optional: without it, such a store is read through its promise.
+   */
+  storeCallNow?<T>(operation: StoreOperation, call: () => T): T;
   /** A session's first commit created it. */
   sessionStarted(): void;
   /** A session ended (expiry as the container's sweeps see it, as for `onEnd`). */

@@ -158,6 +158,21 @@ class OpenTelemetryProbe implements TelemetryProbe {
     }
   }
 
+  storeCallNow<T>(operation: StoreOperation, call: () => T): T {
+    // Nothing runs under the span but the store's own code: no context to make current.
+    const span = this.#tracer?.startSpan(`tsession.${operation}`, this.#spans[operation]);
+    const started = performance.now();
+    try {
+      const result = call();
+      this.#count(operation, operation !== 'load' ? 'ok' : result === undefined ? 'missing' : 'found', started);
+      span?.end();
+      return result;
+    } catch (error) {
+      this.#failed(operation, error, started, span);
+      throw error;
+    }
+  }
+
   sessionStarted(): void {
     this.#instruments.started.add(1, this.#base);
   }

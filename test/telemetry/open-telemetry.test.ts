@@ -103,94 +103,102 @@ afterEach(async () => {
 });
 
 describe('openTelemetry() on a container', () => {
-  it('counts, times and traces every store round trip, conflicts, errors, and sessions by reason', async () => {
-    pipeline = sdk();
-    const store = new CountingStore();
-    const clock = manualClock();
-    const container = new SessionDataContainer({
-      store,
-      clock,
-      sweepIntervalSeconds: 0,
-      limit: { max: 2, policy: 'evict' },
-      telemetry: openTelemetry({ meterProvider: pipeline.meterProvider, tracerProvider: pipeline.tracerProvider }),
-    });
-    const gate = new Gate();
-    const app = await startApp(container, gate);
-    try {
-      const a = await app.get('/write'); // started
-      expect((await app.get('/read', a.cookie)).status).toBe(200); // load found
-      const a2 = await app.get('/login', a.cookie); // started, ended: regenerated
-      const b = await app.get('/write'); // started (2 live)
-      // A conflict: /slow-write reads, /write commits, then /slow-write commits what it read.
-      const slow = app.get('/slow-write', b.cookie);
-      await gate.waitFor(1);
-      expect((await app.get('/write', b.cookie)).status).toBe(200);
-      gate.open();
-      expect((await slow).status).toBe(409);
-      const c = await app.get('/write'); // started, a third live session: one evicted
-      expect((await app.get('/logout', c.cookie)).status).toBe(200); // ended: invalidated
-      expect((await app.get('/read', c.cookie)).status).toBe(200); // load missing
-      clock.advance(container.timeout + container.resolution + 1);
-      const expired = await container.sweep(); // ended: expired
-      store.down = true;
-      expect((await app.get('/read', a2.cookie)).status).toBe(503); // a store error
-      store.down = false;
+  it.each([
+    ['a store that loads synchronously (loadNow)', true],
+    ['a store read through promises only', false],
+  ])(
+    'counts, times and traces every store round trip, conflicts, errors, and sessions by reason: %s',
+    async (_, syncLoads) => {
+      pipeline = sdk();
+      const store = new CountingStore({ syncLoads });
+      const clock = manualClock();
+      const container = new SessionDataContainer({
+        store,
+        clock,
+        sweepIntervalSeconds: 0,
+        limit: { max: 2, policy: 'evict' },
+        telemetry: openTelemetry({ meterProvider: pipeline.meterProvider, tracerProvider: pipeline.tracerProvider }),
+      });
+      const gate = new Gate();
+      const app = await startApp(container, gate);
+      try {
+        const a = await app.get('/write'); // started
+        expect((await app.get('/read', a.cookie)).status).toBe(200); // load found
+        const a2 = await app.get('/login', a.cookie); // started, ended: regenerated
+        const b = await app.get('/write'); // started (2 live)
+        // A conflict: /slow-write reads, /write commits, then /slow-write commits what it read.
+        const slow = app.get('/slow-write', b.cookie);
+        await gate.waitFor(1);
+        expect((await app.get('/write', b.cookie)).status).toBe(200);
+        gate.open();
+        expect((await slow).status).toBe(409);
+        const c = await app.get('/write'); // started, a third live session: one evicted
+        expect((await app.get('/logout', c.cookie)).status).toBe(200); // ended: invalidated
+        expect((await app.get('/read', c.cookie)).status).toBe(200); // load missing
+        clock.advance(container.timeout + container.resolution + 1);
+        const expired = await container.sweep(); // ended: expired
+        store.down = true;
+        expect((await app.get('/read', a2.cookie)).status).toBe(503); // a store error
+        store.down = false;
 
-      const loads = await pipeline.points('tsession.loads');
-      expect(total(loads)).toBe(store.loads);
-      expect(total(loads, { 'tsession.outcome': 'missing' })).toBeGreaterThanOrEqual(1);
-      expect(total(loads, { 'tsession.outcome': 'error' })).toBe(1);
-      const commits = await pipeline.points('tsession.commits');
-      expect(total(commits)).toBe(store.commits);
-      expect(total(commits, { 'tsession.outcome': 'conflict' })).toBe(1);
-      expect(total(await pipeline.points('tsession.conflicts'), { 'tsession.conflict.reason': 'version' })).toBe(1);
-      const errors = await pipeline.points('tsession.store.errors');
-      expect(errors.map((p) => [p.attributes['tsession.operation'], p.attributes['error.type'], p.value])).toEqual([
-        ['load', 'TSESSION_STORE_UNAVAILABLE', 1],
-      ]);
+        const loads = await pipeline.points('tsession.loads');
+        expect(total(loads)).toBe(store.loads);
+        // With telemetry on, a synchronous store is still read synchronously (timed by storeCallNow).
+        expect(store.promisedLoads).toBe(syncLoads ? 0 : store.loads);
+        expect(total(loads, { 'tsession.outcome': 'missing' })).toBeGreaterThanOrEqual(1);
+        expect(total(loads, { 'tsession.outcome': 'error' })).toBe(1);
+        const commits = await pipeline.points('tsession.commits');
+        expect(total(commits)).toBe(store.commits);
+        expect(total(commits, { 'tsession.outcome': 'conflict' })).toBe(1);
+        expect(total(await pipeline.points('tsession.conflicts'), { 'tsession.conflict.reason': 'version' })).toBe(1);
+        const errors = await pipeline.points('tsession.store.errors');
+        expect(errors.map((p) => [p.attributes['tsession.operation'], p.attributes['error.type'], p.value])).toEqual([
+          ['load', 'TSESSION_STORE_UNAVAILABLE', 1],
+        ]);
 
-      expect(total(await pipeline.points('tsession.sessions.started'))).toBe(4);
-      const ended = await pipeline.points('tsession.sessions.ended');
-      const reason = (r: string) => total(ended, { 'tsession.end.reason': r });
-      expect([reason('regenerated'), reason('evicted'), reason('invalidated'), reason('expired')]).toEqual([
-        1,
-        1,
-        1,
-        expired,
-      ]);
-      expect(expired).toBeGreaterThanOrEqual(1);
+        expect(total(await pipeline.points('tsession.sessions.started'))).toBe(4);
+        const ended = await pipeline.points('tsession.sessions.ended');
+        const reason = (r: string) => total(ended, { 'tsession.end.reason': r });
+        expect([reason('regenerated'), reason('evicted'), reason('invalidated'), reason('expired')]).toEqual([
+          1,
+          1,
+          1,
+          expired,
+        ]);
+        expect(expired).toBeGreaterThanOrEqual(1);
 
-      const durations = await pipeline.points<Histogram>('tsession.store.duration');
-      const count = (operation: string) =>
-        durations
-          .filter((p) => p.attributes['tsession.operation'] === operation)
-          .reduce((sum, p) => sum + p.value.count, 0);
-      expect([count('load'), count('commit'), count('destroy'), count('sweep')]).toEqual([
-        store.loads,
-        store.commits,
-        store.destroys,
-        1,
-      ]);
-      expect(durations.every((p) => p.attributes['tsession.store'] === 'CountingStore')).toBe(true);
+        const durations = await pipeline.points<Histogram>('tsession.store.duration');
+        const count = (operation: string) =>
+          durations
+            .filter((p) => p.attributes['tsession.operation'] === operation)
+            .reduce((sum, p) => sum + p.value.count, 0);
+        expect([count('load'), count('commit'), count('destroy'), count('sweep')]).toEqual([
+          store.loads,
+          store.commits,
+          store.destroys,
+          1,
+        ]);
+        expect(durations.every((p) => p.attributes['tsession.store'] === 'CountingStore')).toBe(true);
 
-      const spans = pipeline.spans.getFinishedSpans();
-      const named = (name: string) => spans.filter((s) => s.name === name).length;
-      expect([
-        named('tsession.load'),
-        named('tsession.commit'),
-        named('tsession.destroy'),
-        named('tsession.sweep'),
-      ]).toEqual([store.loads, store.commits, store.destroys, 1]);
-      expect(spans).toHaveLength(store.loads + store.commits + store.destroys + 1);
-      const failed = spans.filter((s) => s.status.code === 2).map((s) => [s.name, s.attributes['error.type']]);
-      expect(failed.sort()).toEqual([
-        ['tsession.commit', 'TSESSION_CONFLICT'],
-        ['tsession.load', 'TSESSION_STORE_UNAVAILABLE'],
-      ]);
-    } finally {
-      await app.close();
-    }
-  });
+        const spans = pipeline.spans.getFinishedSpans();
+        const named = (name: string) => spans.filter((s) => s.name === name).length;
+        expect([
+          named('tsession.load'),
+          named('tsession.commit'),
+          named('tsession.destroy'),
+          named('tsession.sweep'),
+        ]).toEqual([store.loads, store.commits, store.destroys, 1]);
+        expect(spans).toHaveLength(store.loads + store.commits + store.destroys + 1);
+        const failed = spans.filter((s) => s.status.code === 2).map((s) => [s.name, s.attributes['error.type']]);
+        expect(failed.sort()).toEqual([
+          ['tsession.commit', 'TSESSION_CONFLICT'],
+          ['tsession.load', 'TSESSION_STORE_UNAVAILABLE'],
+        ]);
+      } finally {
+        await app.close();
+      }
+    },
+  );
 
   it('reports nothing for a container without it, even with an SDK registered globally', async () => {
     pipeline = sdk();

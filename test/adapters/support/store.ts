@@ -18,6 +18,8 @@ export class CountingStore implements SessionStore {
   readonly inner = new MemoryStore({ sweepIntervalSeconds: 0 });
   readonly capabilities: StoreCapabilities = this.inner.capabilities;
   loads = 0;
+  /** The loads that came through `load` rather than `loadNow`. */
+  promisedLoads = 0;
   commits = 0;
   destroys = 0;
   /** While true, every call fails with StoreUnavailableError, as a store that cannot be reached. */
@@ -27,9 +29,23 @@ export class CountingStore implements SessionStore {
    * let the response go before its commit finished would be seen by the next request.
    */
   commitLatencyMs = 0;
+  /**
+   * A load that answers synchronously, as the MemoryStore behind it has (`SessionStore.loadNow`);
+   * absent with `{ syncLoads: false }`: a store read through promises only, as Redis or PostgreSQL.
+   */
+  readonly loadNow?: (key: string, now: number) => StoredSession | undefined;
+
+  constructor(options: { syncLoads?: boolean } = {}) {
+    if (options.syncLoads === false) return;
+    this.loadNow = (key, now) => {
+      this.loads++;
+      this.#check();
+      return this.inner.loadNow(key, now);
+    };
+  }
 
   reset(): void {
-    this.loads = this.commits = this.destroys = 0;
+    this.loads = this.promisedLoads = this.commits = this.destroys = 0;
     this.down = false;
     this.commitLatencyMs = 0;
   }
@@ -45,6 +61,7 @@ export class CountingStore implements SessionStore {
 
   async load(key: string, now: number): Promise<StoredSession | undefined> {
     this.loads++;
+    this.promisedLoads++;
     this.#check();
     return this.inner.load(key, now);
   }
