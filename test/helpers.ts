@@ -1,3 +1,4 @@
+import { createServer as createTcpServer } from 'node:net';
 import {
   type ClientIdManager,
   CookieClientIdManager,
@@ -165,4 +166,13 @@ export function browser(manager: SessionManager, cookieName = 'tsession') {
 /** The store key (random part) of a signed id. */
 export function keyOf(id: string): string {
   return id.split('.')[0] as string;
+}
+
+/** A loopback port nothing listens on: bound, then released, so a connection is refused at once. */
+export async function deadPort(): Promise<number> {
+  const server = createTcpServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }

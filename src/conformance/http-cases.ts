@@ -1,28 +1,28 @@
 import { strict as assert } from 'node:assert';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:http';
 import { type SessionIncomingMessage, withSessions } from '../adapters/http/index.js';
 import { CookieClientIdManager } from '../client-id/cookie.js';
-import type { SessionRequest } from '../client-id/types.js';
 import { SessionDataContainer, type SessionDataContainerOptions } from '../container/container.js';
 import { userAgentClass } from '../session/fingerprint.js';
 import { SessionManager } from '../session/manager.js';
 import { measureEntries } from '../stores/record.js';
 import type { SessionStore } from '../stores/types.js';
 import { type Harness, T0 } from './harness.js';
+import {
+  CHROME,
+  cookieRequest,
+  type LocalServer,
+  listenLocal,
+  SECRET,
+  withApp as withOpenApp,
+} from './http-harness.js';
 
-const SECRET = 'conformance-secret-0123456789-abcdefghij';
-const CHROME =
-  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36';
 const FIREFOX = 'Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0';
 
 /** One app over the test's store, served by the `tsession/http` adapter on a loopback port. */
-interface App {
-  /** Sends a request; resolves its status, body and the cookie it set (if any). */
-  get(path: string, cookie?: string, agent?: string): Promise<{ status: number; body: string; cookie?: string }>;
+interface App extends LocalServer {
   /** The store key of a cookie's id. */
   keyOf(cookie: string): string;
-  close(): Promise<void>;
 }
 
 /** Routes: `/add?pkg=` adds a package of ~3 kB; `/read`; `/write`; `/logout`; `/reset`; `/login`. */
@@ -69,47 +69,21 @@ async function serve(
     },
     { onError: () => {} },
   );
-  const server: Server = createServer(handler);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const local = await listenLocal(createServer(handler));
   return {
-    async get(path, cookie, agent = CHROME) {
-      const headers: Record<string, string> = { 'user-agent': agent };
-      if (cookie !== undefined) headers.cookie = cookie;
-      const response = await fetch(`http://127.0.0.1:${port}${path}`, { headers });
-      const setCookie = response.headers.get('set-cookie')?.split(';')[0];
-      const body = await response.text();
-      return { status: response.status, body, ...(setCookie && { cookie: setCookie }) };
-    },
+    ...local,
     keyOf(cookie) {
-      const request: SessionRequest = {
-        method: 'GET',
-        url: '/',
-        secure: false,
-        header: (n) => (n === 'cookie' ? cookie : undefined),
-      };
-      const key = clientIds.read(request)?.key;
+      const key = clientIds.read(cookieRequest(cookie))?.key;
       assert.ok(key, 'the cookie carries a valid id');
       return key;
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
   };
 }
 
 /** Over real HTTP: caps under parallel requests, and sessions bound to a client fingerprint. */
 export function httpCases({ t, store }: Harness): void {
-  const withApp = async (options: Parameters<typeof serve>[1], run: (app: App) => Promise<void>) => {
-    const app = await serve(store(), options);
-    try {
-      await run(app);
-    } finally {
-      await app.close();
-    }
-  };
+  const withApp = (options: Parameters<typeof serve>[1], run: (app: App) => Promise<void>) =>
+    withOpenApp(() => serve(store(), options), run);
 
   t.describe('over HTTP', () => {
     t.it(

@@ -1,6 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:http';
 import { type SessionIncomingMessage, withSessions } from '../adapters/http/index.js';
 import { CookieClientIdManager } from '../client-id/cookie.js';
 import type { SessionRequest } from '../client-id/types.js';
@@ -12,18 +11,10 @@ import { SessionNameError } from '../session/names.js';
 import { INTERNAL_PACKAGE, PRINCIPAL_KEY } from '../stores/record.js';
 import type { ScannedSession, SessionStore } from '../stores/types.js';
 import { create, type Harness, PKG, T0 } from './harness.js';
+import { type Answer, CHROME, cookieRequest, listenLocal, SECRET, withApp as withOpenApp } from './http-harness.js';
 
-const SECRET = 'conformance-secret-0123456789-abcdefghij';
-const CHROME =
-  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36';
 const TIMEOUT = 3600;
 const RESOLUTION = 600;
-
-interface Answer {
-  status: number;
-  body: string;
-  cookie?: string;
-}
 
 /** One app over the test's store, served by `tsession/http` on a loopback port, on a clock the test moves. */
 interface App {
@@ -146,22 +137,13 @@ async function serve(store: SessionStore, options: ServeOptions = {}): Promise<A
     },
     { onError: () => {} },
   );
-  const server: Server = createServer(handler);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const local = await listenLocal(createServer(handler));
   return {
     manager,
     clock,
     ended,
     runs: () => runs,
-    async get(path, cookie) {
-      const headers: Record<string, string> = { 'user-agent': CHROME };
-      if (cookie !== undefined) headers.cookie = cookie;
-      const response = await fetch(`http://127.0.0.1:${port}${path}`, { headers });
-      const setCookie = response.headers.get('set-cookie')?.split(';')[0];
-      const body = await response.text();
-      return { status: response.status, body, ...(setCookie && { cookie: setCookie }) };
-    },
+    get: (path, cookie) => local.get(path, cookie),
     keyOf(cookie) {
       const key = clientIds.read(cookieRequest(cookie))?.key;
       assert.ok(key, 'the cookie carries a valid id');
@@ -173,18 +155,12 @@ async function serve(store: SessionStore, options: ServeOptions = {}): Promise<A
         else waiters.push({ n, resolve });
       }),
     release: () => open(),
-    close: () =>
-      new Promise<void>((resolve) => {
-        open();
-        barrierOpen();
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    close: () => {
+      open();
+      barrierOpen();
+      return local.close();
+    },
   };
-}
-
-function cookieRequest(cookie: string): SessionRequest {
-  return { method: 'GET', url: '/', secure: false, header: (n) => (n === 'cookie' ? cookie : undefined) };
 }
 
 function requestOf(req: SessionIncomingMessage): SessionRequest {
@@ -193,14 +169,8 @@ function requestOf(req: SessionIncomingMessage): SessionRequest {
 
 /** Sessions by user (issue 14 §1), over real HTTP: listing, ending, and the index under every way a session moves or ends. */
 export function principalCases({ t, store, caps }: Harness): void {
-  const withApp = async (options: ServeOptions, run: (app: App) => Promise<void>) => {
-    const app = await serve(store(), options);
-    try {
-      await run(app);
-    } finally {
-      await app.close();
-    }
-  };
+  const withApp = (options: ServeOptions, run: (app: App) => Promise<void>) =>
+    withOpenApp(() => serve(store(), options), run);
   /** Logs a new client in as `user`; its cookie. */
   const login = async (app: App, user: string, cookie?: string) => {
     const answer = await app.get(`/login?user=${encodeURIComponent(user)}`, cookie);
@@ -401,14 +371,8 @@ function uaRequest(agent: string): SessionRequest {
 
 /** Hot keys (issue 14 §2), over real HTTP: increments the store applies, and conflict resolvers. */
 export function hotKeyCases({ t, store, caps }: Harness): void {
-  const withApp = async (options: ServeOptions, run: (app: App) => Promise<void>) => {
-    const app = await serve(store(), options);
-    try {
-      await run(app);
-    } finally {
-      await app.close();
-    }
-  };
+  const withApp = (options: ServeOptions, run: (app: App) => Promise<void>) =>
+    withOpenApp(() => serve(store(), options), run);
   const readJson = async (app: App, cookie: string, pkg: string) => {
     const record = await store().load(app.keyOf(cookie), app.clock.now);
     assert.ok(record);

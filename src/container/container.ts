@@ -201,7 +201,7 @@ export class SessionDataContainer {
     const record = probe?.storeCallNow
       ? probe.storeCallNow('load', () => store.loadNow(clientKey, now))
       : store.loadNow(clientKey, now);
-    return record && !this.isExpired(record, now) ? record : undefined;
+    return this.#live(record, now);
   }
 
   /** The client's live record, or undefined when it has none or it has expired (SPEC 24, 26). */
@@ -213,6 +213,11 @@ export class SessionDataContainer {
     const record = await (probe
       ? probe.storeCall('load', () => this.store.load(clientKey, now))
       : this.store.load(clientKey, now));
+    return this.#live(record, now);
+  }
+
+  /** The loaded record unless the container's own timeout has passed (SPEC 24, 26). */
+  #live(record: StoredSession | undefined, now: number): StoredSession | undefined {
     return record && !this.isExpired(record, now) ? record : undefined;
   }
 

@@ -3,7 +3,6 @@
  * real server on an ephemeral loopback port, and this suite drives it over real HTTP
  * (global fetch, cookies handled by hand as a browser would, redirects not followed).
  */
-import { createServer as createTcpServer } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   CookieClientIdManager,
@@ -13,7 +12,7 @@ import {
 } from '../../src/index.js';
 import { PostgresStore } from '../../src/stores/postgres/index.js';
 import type { Clock } from '../../src/time.js';
-import { manualClock, request, SECRET } from '../helpers.js';
+import { deadPort, manualClock, request, SECRET } from '../helpers.js';
 import { Browser, isExpired } from './support/browser.js';
 import { Gate, type SuiteRoute, suiteRoutes } from './support/routes.js';
 import { CountingStore } from './support/store.js';
@@ -378,13 +377,4 @@ export function adapterSuite(name: string, start: StartServer, options: SuiteOpt
       expect(http.setCookies[0]?.attributes.has('secure')).toBe(false);
     });
   });
-}
-
-/** A loopback port nothing listens on: bound, then released, so a connection is refused at once. */
-async function deadPort(): Promise<number> {
-  const server = createTcpServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }

@@ -7,7 +7,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createServer as createHttpServer } from 'node:http';
-import { createServer as createTcpServer } from 'node:net';
 import { Readable } from 'node:stream';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it, vi } from 'vitest';
@@ -26,7 +25,7 @@ import { PostgresStore } from '../../src/stores/postgres/index.js';
 import { RedisStore } from '../../src/stores/redis/index.js';
 import { importSessions } from '../../src/transfer/index.js';
 import { listen } from '../adapters/support/node.js';
-import { browser, manualClock, memoryManager, OTHER_SECRET, request, SECRET } from '../helpers.js';
+import { browser, deadPort, manualClock, memoryManager, OTHER_SECRET, request, SECRET } from '../helpers.js';
 import { everyStore } from '../support/every-store.js';
 import { bump, fuzzRuns, recordFinding, tally } from './record.js';
 
@@ -339,13 +338,4 @@ describe('issue 11 findings closed on the security branch', () => {
 
 function createServerFor(manager: SessionManager, handler: Parameters<typeof withSessions>[1]) {
   return createHttpServer(withSessions(manager, handler, { onError: () => {} }));
-}
-
-/** A loopback port nothing listens on. */
-async function deadPort(): Promise<number> {
-  const server = createTcpServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
