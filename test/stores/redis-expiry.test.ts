@@ -157,41 +157,37 @@ function expiryCases(setup: () => { url: string; nodes: () => Redis[] }) {
   });
 }
 
-describe('RedisStore expiry index on a private standalone server', () => {
-  let server: RedisServer;
-  let admin: Redis;
+/** A private standalone redis-server for the describe block that calls it, and an admin client on it. */
+function privateRedis(): { server: RedisServer; admin: Redis } {
+  const held = {} as { server: RedisServer; admin: Redis };
   beforeAll(async () => {
-    server = await startRedisServer();
-    admin = new Redis(server.url);
+    held.server = await startRedisServer();
+    held.admin = new Redis(held.server.url);
   });
   afterAll(async () => {
-    admin?.disconnect();
-    await server?.stop();
+    held.admin?.disconnect();
+    await held.server?.stop();
   });
-  expiryCases(() => ({ url: server.url, nodes: () => [admin] }));
+  return held;
+}
+
+describe('RedisStore expiry index on a private standalone server', () => {
+  const redis = privateRedis();
+  expiryCases(() => ({ url: redis.server.url, nodes: () => [redis.admin] }));
 });
 
 describe('RedisStore expiry index that lags the records (as a replica read can during a failover)', () => {
-  let server: RedisServer;
-  let admin: Redis;
-  beforeAll(async () => {
-    server = await startRedisServer();
-    admin = new Redis(server.url);
-  });
-  afterAll(async () => {
-    admin?.disconnect();
-    await server?.stop();
-  });
+  const redis = privateRedis();
 
   it('a sweep over full batches of index entries that name only live records ends, removing nothing', async () => {
     const prefix = `${uniquePrefix('lag')}:`;
-    const store = new RedisStore({ url: server.url, prefix });
+    const store = new RedisStore({ url: redis.server.url, prefix });
     const T0 = 1_700_000_000;
     const keys = await fill(store, 'live', 600, T0, T0 + 3_600);
     // Index entries older than the records say, more than one batch of them: the sweep
     // must neither remove nor report a live record, and must end.
-    const index = (await admin.keys(`${prefix}*:expiry`))[0] as string;
-    await admin.zadd(index, ...keys.flatMap((key) => [1, key]));
+    const index = (await redis.admin.keys(`${prefix}*:expiry`))[0] as string;
+    await redis.admin.zadd(index, ...keys.flatMap((key) => [1, key]));
     const ended: string[] = [];
     expect(await store.sweep(T0 + 10, { onRemoved: (batch) => ended.push(...batch) })).toBe(0);
     expect(ended).toEqual([]);
